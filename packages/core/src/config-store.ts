@@ -1,0 +1,48 @@
+/**
+ * Config documents stored in Redis (`hydra:service:<svc>:configs`, field = version),
+ * the hydra-cli `cfg` commands' storage and what HYDRA_SERVICE=<svc>:<version> loads.
+ */
+import type { RedisClient } from './redis.js';
+import { keys, assertServiceName } from './keys.js';
+import { HydraError } from './errors.js';
+import { parseConfigLabel } from './config.js';
+
+/** Refuses anything that is not `{"hydra": {"serviceName": ...}, ...}`, naming what is missing. */
+export function assertConfigDocument(doc: unknown, origin = 'config'): asserts doc is { hydra: { serviceName: string } } {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HydraError('INVALID_CONFIG', `${origin} must be a JSON object`);
+  const hydra = (doc as Record<string, unknown>).hydra;
+  if (typeof hydra !== 'object' || hydra === null || Array.isArray(hydra)) throw new HydraError('INVALID_CONFIG', `${origin} is missing the "hydra" object`);
+  const name = (hydra as Record<string, unknown>).serviceName;
+  if (name === undefined || name === '') throw new HydraError('INVALID_CONFIG', `${origin} is missing hydra.serviceName`);
+  assertServiceName(typeof name === 'string' ? name.toLowerCase() : name, `${origin} hydra.serviceName`);
+}
+
+export async function putStoredConfig(redis: RedisClient, label: string, doc: unknown): Promise<void> {
+  const { serviceName, version } = parseConfigLabel(label);
+  assertConfigDocument(doc);
+  await redis.hSet(keys.configs(serviceName), version, JSON.stringify(doc));
+}
+
+/** The stored document, or null when there is none. */
+export async function getStoredConfig(redis: RedisClient, label: string): Promise<unknown> {
+  const { serviceName, version } = parseConfigLabel(label);
+  const raw = await redis.hGet(keys.configs(serviceName), version);
+  if (raw === null || raw === undefined) return null;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    throw new HydraError('INVALID_JSON', `stored config ${label} is not valid JSON`);
+  }
+}
+
+/** Labels `<svc>:<version>` of the stored configs, sorted. */
+export async function listStoredConfigs(redis: RedisClient, serviceName: string): Promise<string[]> {
+  assertServiceName(serviceName);
+  return (await redis.hKeys(keys.configs(serviceName))).sort().map((v) => `${serviceName}:${v}`);
+}
+
+/** Returns true when a config was removed. */
+export async function removeStoredConfig(redis: RedisClient, label: string): Promise<boolean> {
+  const { serviceName, version } = parseConfigLabel(label);
+  return (await redis.hDel(keys.configs(serviceName), version)) === 1;
+}

@@ -1,0 +1,240 @@
+/**
+ * Service configuration: from an object, a JSON file, or the environment exactly
+ * as Hydra reads it (HYDRA_REDIS_URL, HYDRA_SERVICE). Validated once, at start,
+ * with errors that name the field.
+ */
+import { readFile } from 'node:fs/promises';
+import { HydraError } from './errors.js';
+import { assertServiceName } from './keys.js';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
+
+export interface SentinelConfig {
+  /** The master group name the sentinels watch. */
+  name: string;
+  sentinels: Array<{ host: string; port: number }>;
+  /** Database index on the master (Hydra's default is 15). */
+  db?: number;
+  password?: string;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL; user, password and database ride in it. */
+  url?: string;
+  sentinel?: SentinelConfig;
+}
+
+export interface HydraConfig {
+  serviceName: string;
+  serviceDescription: string;
+  serviceType: string;
+  serviceVersion: string;
+  /** '' = first non-loopback IPv4; '10.0.*' = the interface matching the prefix; a host name is resolved. */
+  serviceIP: string;
+  /** 0 = any free port; 'a-b' = the first free port in the range. */
+  servicePort: number | string;
+  serviceDNS?: string;
+  serviceInterface?: string;
+  redis: RedisConfig;
+  /** hydra-ts: HMAC secret; when set, outgoing UMF is signed and unsigned or badly signed messages are refused. */
+  umfSecret?: string;
+  [extra: string]: unknown;
+}
+
+/** A whole config document, `{"hydra": {...}, ...}` as stored in `hydra:service:<svc>:configs`. */
+export interface ConfigDocument {
+  hydra: HydraConfig;
+  [section: string]: unknown;
+}
+
+export type ConfigSource = string | { hydra?: Partial<HydraConfig>; [section: string]: unknown } | undefined;
+
+/** Fetches a stored config document by `<svc>:<version>` (implemented with Redis by the caller). */
+export type StoredConfigLoader = (redisUrl: string, serviceName: string, version: string) => Promise<unknown>;
+
+function configError(message: string): HydraError {
+  return new HydraError('INVALID_CONFIG', message);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses JSON text; the error names the file and the line and column of the problem. */
+export function parseJsonText(text: string, origin: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    let where = '';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split('\n').length;
+      const column = Number(pos[1]) - before.lastIndexOf('\n');
+      where = ` at line ${line} column ${column}`;
+    }
+    throw new HydraError('INVALID_JSON', `${origin} is not valid JSON${where}: ${msg}`);
+  }
+}
+
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw configError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  return parseJsonText(text, `config file ${path}`);
+}
+
+/** `<svc>:<version>` → parts, or a coded error naming the label. */
+export function parseConfigLabel(label: string): { serviceName: string; version: string } {
+  const parts = label.split(':');
+  if (parts.length !== 2 || !parts[0] || !parts[1]) {
+    throw configError(`config label "${label}" is not in the form <service>:<version>, e.g. hello-service:0.0.1`);
+  }
+  assertServiceName(parts[0], 'config label service');
+  return { serviceName: parts[0], version: parts[1] };
+}
+
+/** The three forms HYDRA_SERVICE takes. */
+type ServiceEnv = { kind: 'partial'; values: Record<string, unknown> } | { kind: 'stored'; label: string };
+
+function parseServiceEnv(raw: string): ServiceEnv {
+  const text = raw.trim();
+  if (text.startsWith('{')) {
+    const values = parseJsonText(text, 'HYDRA_SERVICE');
+    if (!isObject(values)) throw configError('HYDRA_SERVICE JSON must be an object');
+    return { kind: 'partial', values };
+  }
+  if (text.includes('=')) {
+    const values: Record<string, unknown> = {};
+    for (const segment of text.replace(/\r?\n|\r/g, '').split('|')) {
+      const eq = segment.indexOf('=');
+      if (eq <= 0) throw configError(`HYDRA_SERVICE segment "${segment.trim()}" is not key=value`);
+      values[segment.slice(0, eq).trim()] = segment.slice(eq + 1).trim();
+    }
+    return { kind: 'partial', values };
+  }
+  return { kind: 'stored', label: text };
+}
+
+/**
+ * Resolves the config document a service starts with: the given object or file,
+ * Hydra's defaults, then the environment on top. With HYDRA_SERVICE=<svc>:<version>
+ * the whole document comes from Redis (HYDRA_REDIS_URL says which).
+ */
+export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.ProcessEnv; loadStored?: StoredConfigLoader } = {}): Promise<ConfigDocument> {
+  const env = options.env ?? process.env;
+  let doc: Record<string, unknown> = {};
+  if (typeof source === 'string') {
+    const fromFile = await readJsonFile(source);
+    if (!isObject(fromFile)) throw configError(`config file ${source} must hold a JSON object`);
+    doc = fromFile;
+  } else if (source) {
+    doc = structuredClone(source) as Record<string, unknown>;
+  }
+
+  const serviceEnv = env.HYDRA_SERVICE ? parseServiceEnv(env.HYDRA_SERVICE) : undefined;
+  if (serviceEnv?.kind === 'stored') {
+    if (!env.HYDRA_REDIS_URL) throw configError(`HYDRA_SERVICE=${serviceEnv.label} loads the config from Redis and needs HYDRA_REDIS_URL`);
+    if (!options.loadStored) throw configError('loading a stored config needs a Redis loader');
+    const { serviceName, version } = parseConfigLabel(serviceEnv.label);
+    const stored = await options.loadStored(env.HYDRA_REDIS_URL, serviceName, version);
+    if (stored === null || stored === undefined) {
+      throw configError(`no stored config ${serviceName}:${version} in ${redactUrl(env.HYDRA_REDIS_URL)} (push one with: hydra-cli cfg push ${serviceName}:${version} config.json)`);
+    }
+    if (!isObject(stored)) throw configError(`stored config ${serviceEnv.label} is not a JSON object`);
+    doc = stored;
+  }
+
+  if (doc.hydra !== undefined && !isObject(doc.hydra)) throw configError('config field "hydra" must be an object');
+  const hydra: Record<string, unknown> = {
+    serviceIP: '',
+    servicePort: 0,
+    serviceType: '',
+    serviceDescription: '',
+    redis: { url: DEFAULT_REDIS_URL },
+    ...((doc.hydra as Record<string, unknown>) ?? {}),
+  };
+  if (env.HYDRA_REDIS_URL) hydra.redis = { url: env.HYDRA_REDIS_URL };
+  if (serviceEnv?.kind === 'partial') Object.assign(hydra, serviceEnv.values);
+  return { ...doc, hydra: validateHydraConfig(hydra) };
+}
+
+/** Checks each field and normalises what Hydra normalises (lower-case name, numeric port strings). */
+export function validateHydraConfig(h: Record<string, unknown>): HydraConfig {
+  if (h.serviceName === undefined || h.serviceName === '') throw configError('config field hydra.serviceName is required');
+  if (typeof h.serviceName !== 'string') throw configError('config field hydra.serviceName must be a string');
+  const serviceName = h.serviceName.toLowerCase();
+  assertServiceName(serviceName, 'config field hydra.serviceName');
+
+  for (const field of ['serviceDescription', 'serviceType', 'serviceIP', 'serviceDNS', 'serviceInterface', 'umfSecret'] as const) {
+    if (h[field] !== undefined && typeof h[field] !== 'string') throw configError(`config field hydra.${field} must be a string`);
+  }
+  if (h.serviceVersion !== undefined && typeof h.serviceVersion !== 'string') throw configError('config field hydra.serviceVersion must be a string');
+
+  const servicePort = normalisePort(h.servicePort);
+  const redis = h.redis;
+  if (!isObject(redis)) throw configError('config field hydra.redis must be an object with a "url"');
+  if (redis.url !== undefined) {
+    if (typeof redis.url !== 'string') throw configError('config field hydra.redis.url must be a string');
+    let url: URL;
+    try {
+      url = new URL(redis.url);
+    } catch {
+      throw configError(`config field hydra.redis.url "${redis.url}" is not a URL`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw configError(`config field hydra.redis.url must start with redis:// or rediss://, not ${url.protocol}//`);
+  }
+  if (redis.sentinel !== undefined) validateSentinel(redis.sentinel);
+  if (redis.url === undefined && redis.sentinel === undefined) throw configError('config field hydra.redis needs a "url" or a "sentinel" block');
+
+  return {
+    ...h,
+    serviceName,
+    serviceDescription: (h.serviceDescription as string | undefined) ?? '',
+    serviceType: (h.serviceType as string | undefined) ?? '',
+    serviceVersion: (h.serviceVersion as string | undefined) ?? '0.0.0',
+    serviceIP: (h.serviceIP as string | undefined) ?? '',
+    servicePort,
+    redis: redis as RedisConfig,
+  };
+}
+
+function normalisePort(value: unknown): number | string {
+  if (value === undefined || value === '' || value === null) return 0;
+  if (typeof value === 'string' && /^\d+-\d+$/.test(value)) {
+    const [lo, hi] = value.split('-').map(Number) as [number, number];
+    if (lo < 1 || hi > 65535 || lo > hi) throw configError(`config field hydra.servicePort range "${value}" must be within 1-65535, low to high`);
+    return value;
+  }
+  const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw configError(`config field hydra.servicePort must be a port number 0-65535 or a range like "9000-9100", not ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+function validateSentinel(s: unknown): void {
+  if (!isObject(s)) throw configError('config field hydra.redis.sentinel must be an object');
+  if (typeof s.name !== 'string' || !s.name) throw configError('config field hydra.redis.sentinel.name is required');
+  if (!Array.isArray(s.sentinels) || s.sentinels.length === 0) throw configError('config field hydra.redis.sentinel.sentinels must list at least one {host, port}');
+  s.sentinels.forEach((node, i) => {
+    if (!isObject(node) || typeof node.host !== 'string' || typeof node.port !== 'number') {
+      throw configError(`config field hydra.redis.sentinel.sentinels[${i}] must be {host: string, port: number}`);
+    }
+  });
+}
+
+/** The URL with its password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable Redis URL)';
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Who is alive. Reads follow WIRE.md (an instance is alive while its presence key
+ * exists; its address is its `hydra:service:nodes` entry) with exact matching of
+ * service names. The live view (Discovery) keeps every service's instances in
+ * memory and follows changes through Redis keyspace notifications, so asking
+ * "who serves X" costs no round trip; the read* functions are one-shot reads
+ * for tools such as the CLI.
+ */
+import { EventEmitter } from 'node:events';
+import type { RedisClient } from './redis.js';
+import { keys, patterns, parseInstanceKey, parseServiceKey, keyspaceChannel, keyFromKeyspaceChannel, assertServiceName } from './keys.js';
+import type { NodeEntry } from './registry.js';
+import type { Logger } from './logger.js';
+import { errorMessage } from './errors.js';
+
+const SCAN_COUNT = 1000;
+/** With keyspace events a full resync only repairs what pub/sub may have dropped. */
+const RESYNC_WITH_EVENTS_MS = 30_000;
+/** Without them (CONFIG SET refused, e.g. a managed Redis), polling is the only way. */
+const RESYNC_WITHOUT_EVENTS_MS = 1000;
+
+export interface Instance extends NodeEntry {
+  port: number;
+}
+
+async function scanKeys(redis: RedisClient, match: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const batch of redis.scanIterator({ MATCH: match, COUNT: SCAN_COUNT })) found.push(...batch);
+  return found;
+}
+
+function parseNode(raw: string | null | undefined): Instance | undefined {
+  if (!raw) return undefined;
+  try {
+    const entry = JSON.parse(raw) as NodeEntry;
+    const port = Number(entry.port);
+    if (typeof entry.instanceID !== 'string' || !Number.isFinite(port)) return undefined;
+    return { ...entry, port };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Present instances of one service (exact name match), with their nodes entries. */
+export async function readPresence(redis: RedisClient, svc: string): Promise<Instance[]> {
+  assertServiceName(svc);
+  const ids = (await scanKeys(redis, patterns.presenceOf(svc)))
+    .map((k) => parseInstanceKey(k, 'presence'))
+    .filter((p): p is { service: string; instanceId: string } => p !== null && p.service === svc)
+    .map((p) => p.instanceId);
+  if (ids.length === 0) return [];
+  const raw = await redis.hmGet(keys.nodes(), ids);
+  return raw.map((r) => parseNode(r)).filter((n): n is Instance => n !== undefined);
+}
+
+export interface ServiceRecord {
+  serviceName: string;
+  type: string;
+  registeredOn: string;
+}
+
+/** Every registered service (`hydra:service:<svc>:service`), alive or not. */
+export async function readServices(redis: RedisClient): Promise<ServiceRecord[]> {
+  const names = (await scanKeys(redis, patterns.allServices)).map((k) => parseServiceKey(k, 'service')).filter((s): s is string => s !== null);
+  if (names.length === 0) return [];
+  const values = await redis.mGet(names.map((n) => keys.service(n)));
+  const out: ServiceRecord[] = [];
+  values.forEach((v, i) => {
+    try {
+      if (v) out.push(JSON.parse(v) as ServiceRecord);
+    } catch {
+      out.push({ serviceName: names[i]!, type: '', registeredOn: '' });
+    }
+  });
+  return out.sort((a, b) => a.serviceName.localeCompare(b.serviceName));
+}
+
+export interface NodeStatus extends Instance {
+  /** Seconds since the entry was last refreshed. */
+  elapsed: number;
+  alive: boolean;
+}
+
+/** Every nodes entry, each marked alive (presence exists) or not; unreadable entries are skipped. */
+export async function readNodes(redis: RedisClient, svc?: string): Promise<NodeStatus[]> {
+  if (svc !== undefined) assertServiceName(svc);
+  const all = await redis.hGetAll(keys.nodes());
+  const nodes = Object.values(all).map((raw) => parseNode(raw)).filter((n): n is Instance => n !== undefined && (svc === undefined || n.serviceName === svc));
+  if (nodes.length === 0) return [];
+  const present = await Promise.all(nodes.map((n) => redis.exists(keys.presence(n.serviceName, n.instanceID))));
+  const now = Date.now();
+  return nodes.map((n, i) => ({ ...n, elapsed: Math.max(0, Math.round((now - Date.parse(n.updatedOn)) / 1000)), alive: present[i] === 1 }));
+}
+
+/** Routes per service: all services, or one. */
+export async function readRoutes(redis: RedisClient, svc?: string): Promise<Record<string, string[]>> {
+  const names = svc !== undefined
+    ? (assertServiceName(svc), [svc])
+    : (await scanKeys(redis, patterns.allRoutes)).map((k) => parseServiceKey(k, 'service:routes')).filter((s): s is string => s !== null);
+  const out: Record<string, string[]> = {};
+  for (const name of names.sort()) out[name] = (await redis.sMembers(keys.routes(name))).sort();
+  return out;
+}
+
+/** Health documents of a service's instances (exact name match). */
+export async function readHealth(redis: RedisClient, svc: string): Promise<Record<string, unknown>[]> {
+  assertServiceName(svc);
+  const healthKeys = (await scanKeys(redis, patterns.healthOf(svc))).filter((k) => parseInstanceKey(k, 'health')?.service === svc);
+  if (healthKeys.length === 0) return [];
+  const values = await redis.mGet(healthKeys);
+  return values.flatMap((v) => {
+    try {
+      return v ? [JSON.parse(v) as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The health log of every instance of a service, newest first per instance. */
+export async function readHealthLog(redis: RedisClient, svc: string): Promise<Array<{ instanceId: string; entries: Record<string, unknown>[] }>> {
+  assertServiceName(svc);
+  const logKeys = (await scanKeys(redis, patterns.healthLogOf(svc))).filter((k) => parseInstanceKey(k, 'health:log')?.service === svc);
+  const out = [];
+  for (const key of logKeys.sort()) {
+    const entries = (await redis.lRange(key, 0, -1)).flatMap((e) => {
+      try {
+        return [JSON.parse(e) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    out.push({ instanceId: parseInstanceKey(key, 'health:log')!.instanceId, entries });
+  }
+  return out;
+}
+
+/**
+ * Turns on the keyspace events discovery needs (generic, string, expired) without
+ * dropping flags already set. Returns false when the server refuses CONFIG.
+ */
+export async function enableKeyspaceEvents(redis: RedisClient, logger: Logger): Promise<boolean> {
+  try {
+    const current = (await redis.configGet('notify-keyspace-events'))['notify-keyspace-events'] ?? '';
+    const needed = ['K', 'g', '$', 'x'];
+    const has = (f: string) => current.includes(f) || (current.includes('A') && f !== 'K');
+    if (needed.every(has)) return true;
+    const flags = [...new Set([...current.split(''), ...needed])].join('');
+    await redis.configSet('notify-keyspace-events', flags);
+    return true;
+  } catch (err) {
+    logger.warn({ err: errorMessage(err) }, 'cannot enable Redis keyspace notifications; discovery falls back to polling every second');
+    return false;
+  }
+}
+
+type DiscoveryEvents = {
+  up: [instance: Instance];
+  down: [instance: Instance];
+};
+
+/**
+ * The live membership view. Emits 'up' and 'down' as instances appear and vanish.
+ */
+export class Discovery extends EventEmitter<DiscoveryEvents> {
+  private readonly services = new Map<string, Map<string, Instance>>();
+  private readonly cursors = new Map<string, number>();
+  private resyncTimer?: NodeJS.Timeout;
+  private syncing?: Promise<void>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
+    private readonly db: number,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    const events = await enableKeyspaceEvents(this.redis, this.logger);
+    if (events) {
+      await this.subscriber.pSubscribe(keyspaceChannel(this.db, patterns.allPresence), (event, channel) => this.onKeyspace(event, channel));
+    }
+    await this.resync();
+    this.resyncTimer = setInterval(() => void this.resync(), events ? RESYNC_WITH_EVENTS_MS : RESYNC_WITHOUT_EVENTS_MS);
+    this.resyncTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.resyncTimer);
+    this.resyncTimer = undefined;
+  }
+
+  /** Present instances of `svc`, from memory. */
+  instances(svc: string): Instance[] {
+    return [...(this.services.get(svc)?.values() ?? [])];
+  }
+
+  /** Names of services with at least one present instance. */
+  liveServices(): string[] {
+    return [...this.services.entries()].filter(([, m]) => m.size > 0).map(([s]) => s).sort();
+  }
+
+  get(svc: string, instanceId: string): Instance | undefined {
+    return this.services.get(svc)?.get(instanceId);
+  }
+
+  /** Round robin over the present instances of `svc`; `exclude` skips instances already tried. */
+  pick(svc: string, exclude?: ReadonlySet<string>): Instance | undefined {
+    const list = this.instances(svc).filter((i) => !exclude?.has(i.instanceID));
+    if (list.length === 0) return undefined;
+    const n = this.cursors.get(svc) ?? 0;
+    this.cursors.set(svc, n + 1);
+    return list[n % list.length];
+  }
+
+  /** Re-reads all presence (at start, after a reconnect, and now and then as a repair). */
+  resync(): Promise<void> {
+    this.syncing ??= this.readAll().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private async readAll(): Promise<void> {
+    if (!this.redis.isReady) return;
+    try {
+      const found = (await scanKeys(this.redis, patterns.allPresence)).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
+      const entries = found.length ? await this.redis.hmGet(keys.nodes(), found.map((p) => p.instanceId)) : [];
+      const seen = new Set<string>();
+      found.forEach((p, i) => {
+        const node = parseNode(entries[i]);
+        if (!node) return;
+        seen.add(p.instanceId);
+        this.add(p.service, node);
+      });
+      for (const [, members] of this.services) {
+        for (const inst of [...members.values()]) if (!seen.has(inst.instanceID)) this.remove(inst.serviceName, inst.instanceID);
+      }
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'discovery resync failed; will retry');
+    }
+  }
+
+  private onKeyspace(event: string, channel: string): void {
+    const parsed = parseInstanceKey(keyFromKeyspaceChannel(channel), 'presence');
+    if (!parsed) return;
+    if (event === 'set') {
+      if (!this.get(parsed.service, parsed.instanceId)) void this.fetch(parsed.service, parsed.instanceId);
+    } else if (event === 'del' || event === 'expired') {
+      this.remove(parsed.service, parsed.instanceId);
+    }
+  }
+
+  private async fetch(svc: string, id: string): Promise<void> {
+    try {
+      const node = parseNode(await this.redis.hGet(keys.nodes(), id));
+      // No entry yet: the instance's next heartbeat (1 s) brings another 'set'.
+      if (node && node.serviceName === svc) this.add(svc, node);
+    } catch (err) {
+      this.logger.debug({ err: errorMessage(err), svc, id }, 'could not read nodes entry');
+    }
+  }
+
+  private add(svc: string, node: Instance): void {
+    let members = this.services.get(svc);
+    if (!members) this.services.set(svc, (members = new Map()));
+    if (members.has(node.instanceID)) return;
+    members.set(node.instanceID, node);
+    this.emit('up', node);
+  }
+
+  private remove(svc: string, id: string): void {
+    const node = this.services.get(svc)?.get(id);
+    if (!node) return;
+    this.services.get(svc)!.delete(id);
+    this.emit('down', node);
+  }
+}

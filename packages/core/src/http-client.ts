@@ -1,0 +1,112 @@
+/**
+ * HTTP calls between services (Hydra's makeAPIRequest) over pooled keep-alive
+ * connections. A call goes to the named instance or the next present one; on
+ * failure it moves to another instance only when that cannot run the request
+ * twice: the connection was refused, or the method is idempotent. The answer is
+ * always Hydra's envelope.
+ */
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Discovery, Instance } from './discovery.js';
+import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
+import { errorMessage } from './errors.js';
+import { createMessage, parseRoute, type UMFInput } from './umf.js';
+
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+export interface ApiRequestOptions {
+  /** Overrides the message's `timeout` (seconds); default 30 s. */
+  timeoutMs?: number;
+}
+
+/** True when the request never reached the instance, so trying another is always safe. */
+function neverSent(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+export class ApiClient {
+  private readonly agent: Agent;
+
+  constructor(private readonly discovery: Discovery) {
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
+  }
+
+  async request(input: UMFInput, options: ApiRequestOptions = {}): Promise<Envelope> {
+    let message;
+    let route;
+    try {
+      message = createMessage(input);
+      route = parseRoute(message.to);
+    } catch (err) {
+      return envelopeWithReason(400, errorMessage(err));
+    }
+    if (!route.httpMethod) return envelopeWithReason(400, 'HTTP method not specified in `to` field');
+    if (!route.apiRoute.startsWith('/')) return envelopeWithReason(400, 'message `to` field does not specify a valid route');
+
+    const method = route.httpMethod.toUpperCase();
+    const timeoutMs = options.timeoutMs ?? (message.timeout ? message.timeout * 1000 : DEFAULT_HTTP_TIMEOUT_MS);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
+    if (message.authorization) headers.authorization = message.authorization;
+    const body = WITH_BODY.has(method) ? JSON.stringify(message.body) : undefined;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+
+    const tried = new Set<string>();
+    let lastError = '';
+    for (;;) {
+      const instance: Instance | undefined = route.instance
+        ? tried.size === 0 ? this.discovery.get(route.serviceName, route.instance) : undefined
+        : this.discovery.pick(route.serviceName, tried);
+      if (!instance) {
+        if (tried.size === 0) {
+          const what = route.instance ? `${route.serviceName} instance ${route.instance}` : `${route.serviceName} instances`;
+          return envelopeWithReason(503, `Unavailable ${what}`);
+        }
+        return envelopeWithReason(503, `An instance of ${route.serviceName} is unavailable: ${lastError}`);
+      }
+      tried.add(instance.instanceID);
+      try {
+        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
+      } catch (err) {
+        lastError = errorMessage(err);
+        const retry = neverSent(err) || IDEMPOTENT.has(method);
+        if (!retry) {
+          const status = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError ? 504 : 502;
+          return envelopeWithReason(status, `${method} ${route.apiRoute} on ${route.serviceName} ${instance.instanceID} failed and was not retried (not idempotent): ${lastError}`);
+        }
+      }
+    }
+  }
+
+  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Envelope> {
+    const res = await this.agent.request({
+      origin: `http://${instance.ip.includes(':') ? `[${instance.ip}]` : instance.ip}:${instance.port}`,
+      path,
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await res.body.text();
+    const type = String(res.headers['content-type'] ?? '');
+    const base = { headers: res.headers };
+    if (type.includes('json') && text) {
+      try {
+        const parsed = JSON.parse(text) as unknown;
+        // Hydra merges a JSON answer (usually already an envelope) over the envelope defaults.
+        const fields = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : { result: parsed };
+        return envelope(res.statusCode, { ...base, ...fields, statusCode: res.statusCode });
+      } catch {
+        // fall through: answered as text below
+      }
+    }
+    return envelope(res.statusCode, { ...base, result: text });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * One service instance (or a client that only discovers and sends): the object
+ * a program holds. It owns its Redis connections, so a process may host any
+ * number of them. Start with `Hydra.create(config)`; end with `close()`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { loadConfig, type ConfigDocument, type ConfigSource } from './config.js';
+import { connectRedis, closeRedis, redisDatabase, type RedisClient } from './redis.js';
+import { defaultLogger, type Logger } from './logger.js';
+import { Registration, DEFAULT_PRUNE_AFTER_S, type InstanceInfo } from './registry.js';
+import { Discovery, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance } from './discovery.js';
+import { Messenger, type MessageHandler } from './messaging.js';
+import { Queues, DEFAULT_VISIBILITY_TIMEOUT_MS, type QueuedMessage } from './queue.js';
+import { ApiClient, type ApiRequestOptions } from './http-client.js';
+import { getStoredConfig, putStoredConfig, listStoredConfigs } from './config-store.js';
+import { resolveServiceIP, listenOnServicePort } from './net.js';
+import { HydraError, errorMessage } from './errors.js';
+import type { UMFInput, UMFMessage } from './umf.js';
+import type { Envelope } from './envelope.js';
+
+export interface HydraOptions {
+  logger?: Logger;
+  /** Environment to read HYDRA_REDIS_URL / HYDRA_SERVICE from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Seconds after which a nodes entry without presence is pruned. */
+  pruneNodesAfterS?: number;
+  /** How long a taken queue message may stay in progress before it is redelivered. */
+  queueVisibilityTimeoutMs?: number;
+}
+
+export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
+  readonly config: ConfigDocument;
+  readonly serviceName: string;
+  readonly instanceId = randomUUID().replace(/-/g, '');
+  readonly logger: Logger;
+  readonly queues: Queues;
+  readonly discovery: Discovery;
+  private readonly messenger: Messenger;
+  private readonly api: ApiClient;
+  private registration?: Registration;
+  private recoverTimer?: NodeJS.Timeout;
+  private closing?: Promise<void>;
+  private address?: { ip: string; port: number };
+
+  private constructor(
+    config: ConfigDocument,
+    readonly redis: RedisClient,
+    private readonly subscriber: RedisClient,
+    logger: Logger,
+    private readonly options: HydraOptions,
+  ) {
+    super();
+    this.config = config;
+    this.serviceName = config.hydra.serviceName;
+    this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
+    this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
+    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
+    this.messenger.onMessage((m) => void this.emit('message', m));
+    this.queues = new Queues(redis);
+    this.api = new ApiClient(this.discovery);
+  }
+
+  /**
+   * Loads and validates the config (object, file path, or the Hydra environment),
+   * connects to Redis and starts discovery. Fails with a coded error naming the
+   * bad field or the unreachable Redis.
+   */
+  static async create(source: ConfigSource, options: HydraOptions = {}): Promise<Hydra> {
+    const baseLogger = options.logger ?? defaultLogger('hydra-ts');
+    const config = await loadConfig(source, {
+      env: options.env,
+      loadStored: async (url, svc, version) => {
+        const client = await connectRedis({ url }, baseLogger, 'config');
+        try {
+          return await getStoredConfig(client, `${svc}:${version}`);
+        } finally {
+          await closeRedis(client);
+        }
+      },
+    });
+    const redisConfig = config.hydra.redis;
+    let hydra: Hydra | undefined;
+    const onReconnect = () => void hydra?.restore();
+    const redis = await connectRedis(redisConfig, baseLogger, 'commands', onReconnect);
+    let subscriber: RedisClient;
+    try {
+      subscriber = await connectRedis(redisConfig, baseLogger, 'subscriber');
+    } catch (err) {
+      await closeRedis(redis);
+      throw err;
+    }
+    hydra = new Hydra(config, redis, subscriber, baseLogger, options);
+    try {
+      await hydra.discovery.start();
+    } catch (err) {
+      await hydra.close();
+      throw err;
+    }
+    return hydra;
+  }
+
+  /** Binds `server` on the configured servicePort (and serviceIP when it is an address); returns the port. */
+  async listen(server: Server): Promise<number> {
+    const ip = await resolveServiceIP(this.config.hydra);
+    const bindHost = this.config.hydra.serviceIP === '' || this.config.hydra.serviceIP.includes('*') ? undefined : ip;
+    const port = await listenOnServicePort(server, this.config.hydra.servicePort, bindHost);
+    this.address = { ip, port };
+    return port;
+  }
+
+  /**
+   * Publishes this instance: service key, nodes entry, presence and health with a
+   * heartbeat, and subscribes to its message channels. Call after listen() when
+   * the instance serves HTTP.
+   */
+  async registerService(): Promise<{ serviceName: string; serviceIP: string; servicePort: number }> {
+    if (this.registration) throw new HydraError('INVALID_CONFIG', `${this.serviceName} is already registered`);
+    const h = this.config.hydra;
+    const ip = this.address?.ip ?? (await resolveServiceIP(h));
+    const port = this.address?.port ?? (typeof h.servicePort === 'number' ? h.servicePort : 0);
+    const info: InstanceInfo = {
+      serviceName: this.serviceName,
+      serviceDescription: h.serviceDescription,
+      serviceType: h.serviceType,
+      version: h.serviceVersion,
+      instanceId: this.instanceId,
+      ip,
+      port,
+    };
+    this.registration = new Registration(this.redis, info, this.logger, this.options.pruneNodesAfterS ?? DEFAULT_PRUNE_AFTER_S);
+    await this.messenger.listen();
+    await this.registration.register();
+    const visibility = this.options.queueVisibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
+    this.recoverTimer = setInterval(() => void this.recoverQueue(visibility), Math.max(1000, visibility / 2));
+    this.recoverTimer.unref();
+    this.logger.info({ ip, port }, 'service registered');
+    return { serviceName: this.serviceName, serviceIP: ip, servicePort: port };
+  }
+
+  private async recoverQueue(visibilityMs: number): Promise<void> {
+    if (!this.redis.isReady) return;
+    try {
+      const moved = await this.queues.recover(this.serviceName, visibilityMs);
+      if (moved) this.logger.warn({ moved }, 'redelivered queue messages stuck in progress past the visibility timeout');
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'queue recovery failed; will retry');
+    }
+  }
+
+  /** After Redis came back: our keys may be gone (a restart without persistence) and pub/sub missed events. */
+  private async restore(): Promise<void> {
+    try {
+      await this.registration?.restore();
+      await this.discovery.resync();
+      if (this.registration) this.logger.info('re-registered after Redis reconnect');
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 're-registration after reconnect failed; the heartbeat keeps trying');
+    }
+  }
+
+  private requireRegistration(): Registration {
+    if (!this.registration) throw new HydraError('NOT_REGISTERED', `${this.serviceName} must call registerService() first`);
+    return this.registration;
+  }
+
+  /** Publishes the service's routes (`[get]/v1/x/:id`) and tells routers to reload. */
+  registerRoutes(routes: string[]): Promise<void> {
+    return this.requireRegistration().registerRoutes(routes);
+  }
+
+  /** Appends to this instance's health log (`...:health:log`). */
+  log(type: string, message: string): Promise<void> {
+    return this.requireRegistration().log(type, message);
+  }
+
+  // --- messaging -----------------------------------------------------------
+
+  onMessage(handler: MessageHandler): () => void {
+    return this.messenger.onMessage(handler);
+  }
+
+  /** `from` defaults to this service, so callers only say where a message goes. */
+  private withFrom(message: UMFInput): UMFInput {
+    return message.from || message.frm ? message : { ...message, from: `${this.serviceName}:/` };
+  }
+
+  sendMessage(message: UMFInput): Promise<UMFMessage> {
+    return this.messenger.send(this.withFrom(message));
+  }
+
+  sendBroadcastMessage(message: UMFInput): Promise<UMFMessage> {
+    return this.messenger.broadcast(this.withFrom(message));
+  }
+
+  sendReplyMessage(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
+    return this.messenger.reply(original, response);
+  }
+
+  /** Sends and resolves with the reply (correlated by rmid); rejects with TIMEOUT. */
+  request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
+    this.requireRegistration();
+    return this.messenger.request(message, timeoutMs);
+  }
+
+  makeAPIRequest(message: UMFInput, options?: ApiRequestOptions): Promise<Envelope> {
+    return this.api.request(this.withFrom(message), options);
+  }
+
+  // --- queues --------------------------------------------------------------
+
+  queueMessage(message: UMFInput): Promise<UMFMessage> {
+    return this.queues.enqueue(this.withFrom(message));
+  }
+
+  /** Takes the next message from this service's queue (or `serviceName`'s). */
+  getQueuedMessage(serviceName = this.serviceName): Promise<QueuedMessage | null> {
+    return this.queues.take(serviceName);
+  }
+
+  /** Hydra's markQueueMessage: completed → removed, otherwise moved to mqincomplete with the reason. */
+  markQueueMessage(taken: QueuedMessage, completed: boolean, reason = ''): Promise<boolean> {
+    return completed ? this.queues.ack(this.serviceName, taken) : this.queues.fail(this.serviceName, taken, reason);
+  }
+
+  // --- discovery -----------------------------------------------------------
+
+  getServicePresence(serviceName: string): Instance[] {
+    return this.discovery.instances(serviceName);
+  }
+
+  getServices() {
+    return readServices(this.redis);
+  }
+
+  getServiceNodes(serviceName?: string) {
+    return readNodes(this.redis, serviceName);
+  }
+
+  getAllServiceRoutes() {
+    return readRoutes(this.redis);
+  }
+
+  getServiceHealth(serviceName = this.serviceName) {
+    return readHealth(this.redis, serviceName);
+  }
+
+  getServiceHealthLog(serviceName = this.serviceName) {
+    return readHealthLog(this.redis, serviceName);
+  }
+
+  // --- stored configs ------------------------------------------------------
+
+  getConfig(label: string): Promise<unknown> {
+    return getStoredConfig(this.redis, label);
+  }
+
+  putConfig(label: string, doc: unknown): Promise<void> {
+    return putStoredConfig(this.redis, label, doc);
+  }
+
+  listConfig(serviceName: string): Promise<string[]> {
+    return listStoredConfigs(this.redis, serviceName);
+  }
+
+  // --- lifecycle -----------------------------------------------------------
+
+  /**
+   * Graceful stop: presence removed first (no new work is routed here), in-flight
+   * message handlers drained, then timers and connections released. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.recoverTimer);
+      try {
+        await this.registration?.deregister();
+      } catch (err) {
+        this.logger.warn({ err: errorMessage(err) }, 'could not remove presence on close');
+      }
+      this.discovery.stop();
+      await this.messenger.drain();
+      await this.api.close();
+      await closeRedis(this.subscriber);
+      await closeRedis(this.redis);
+      this.removeAllListeners();
+    })();
+    return this.closing;
+  }
+}

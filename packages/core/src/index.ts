@@ -1,0 +1,15 @@
+export { Hydra, type HydraOptions } from './hydra.js';
+export * from './errors.js';
+export * from './envelope.js';
+export * from './umf.js';
+export * from './keys.js';
+export * from './config.js';
+export * from './config-store.js';
+export { connectRedis, closeRedis, describeRedis, redisDatabase, type RedisClient } from './redis.js';
+export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealth, readHealthLog, enableKeyspaceEvents, type Instance, type NodeStatus, type ServiceRecord } from './discovery.js';
+export { pruneNodes, healthDocument, type NodeEntry, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S } from './registry.js';
+export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
+export { ApiClient, type ApiRequestOptions } from './http-client.js';
+export { resolveServiceIP, listenOnServicePort } from './net.js';
+export { defaultLogger, type Logger } from './logger.js';
+export type { MessageHandler } from './messaging.js';

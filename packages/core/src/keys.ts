@@ -1,0 +1,101 @@
+/**
+ * Every Redis key and pub/sub channel name of the Hydra wire protocol is built
+ * here and nowhere else (see shared/WIRE.md). Names are validated before they
+ * reach a key so that a `*` or `:` in a service name can never widen a pattern
+ * or collide with another service's keys.
+ */
+import { HydraError } from './errors.js';
+
+export const KEY_PREFIX = 'hydra:service';
+export const CHANNEL_PREFIX = `${KEY_PREFIX}:mc`;
+export const NODES_KEY = `${KEY_PREFIX}:nodes`;
+
+const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
+const INSTANCE_ID = /^[0-9a-f]{32}$/;
+
+/** Throws a coded error naming the problem when `name` cannot be a service name. */
+export function assertServiceName(name: unknown, field = 'serviceName'): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new HydraError('INVALID_SERVICE_NAME', `${field} must be a non-empty string`);
+  }
+  if (!SERVICE_NAME.test(name)) {
+    throw new HydraError(
+      'INVALID_SERVICE_NAME',
+      `${field} "${name}" is not a valid service name: use lower-case letters, digits, '.', '_' and '-' (no ':', '*', spaces or capitals)`,
+    );
+  }
+}
+
+export function isInstanceId(id: unknown): id is string {
+  return typeof id === 'string' && INSTANCE_ID.test(id);
+}
+
+export function assertInstanceId(id: unknown): asserts id is string {
+  if (!isInstanceId(id)) {
+    throw new HydraError('INVALID_INSTANCE_ID', `instance id "${String(id)}" is not 32 lower-case hex characters`);
+  }
+}
+
+export const keys = {
+  service: (svc: string) => `${KEY_PREFIX}:${svc}:service`,
+  routes: (svc: string) => `${KEY_PREFIX}:${svc}:service:routes`,
+  configs: (svc: string) => `${KEY_PREFIX}:${svc}:configs`,
+  presence: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:presence`,
+  health: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:health`,
+  healthLog: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:health:log`,
+  queueReceived: (svc: string) => `${KEY_PREFIX}:${svc}:mqrecieved`,
+  queueInProgress: (svc: string) => `${KEY_PREFIX}:${svc}:mqinprogress`,
+  queueIncomplete: (svc: string) => `${KEY_PREFIX}:${svc}:mqincomplete`,
+  /** hydra-ts extension: when each in-progress message was taken (for redelivery). */
+  queueTakenAt: (svc: string) => `${KEY_PREFIX}:${svc}:mqinprogress:takenat`,
+  nodes: () => NODES_KEY,
+};
+
+/** SCAN patterns. Service names are validated, so they hold no glob characters. */
+export const patterns = {
+  allServices: `${KEY_PREFIX}:*:service`,
+  allRoutes: `${KEY_PREFIX}:*:service:routes`,
+  presenceOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:presence`,
+  allPresence: `${KEY_PREFIX}:*:*:presence`,
+  healthOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:health`,
+  healthLogOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:health:log`,
+};
+
+export const channels = {
+  service: (svc: string) => `${CHANNEL_PREFIX}:${svc}`,
+  instance: (svc: string, id: string) => `${CHANNEL_PREFIX}:${svc}:${id}`,
+};
+
+/**
+ * Reads `hydra:service:<svc>:<id>:<suffix>` back into its parts. Returns null for
+ * anything else, so a key of another shape (or another service) is never misread.
+ */
+export function parseInstanceKey(key: string, suffix: 'presence' | 'health' | 'health:log'): { service: string; instanceId: string } | null {
+  const head = `${KEY_PREFIX}:`;
+  const tail = `:${suffix}`;
+  if (!key.startsWith(head) || !key.endsWith(tail)) return null;
+  const parts = key.slice(head.length, key.length - tail.length).split(':');
+  if (parts.length !== 2) return null;
+  const [service, instanceId] = parts as [string, string];
+  if (!SERVICE_NAME.test(service) || !INSTANCE_ID.test(instanceId)) return null;
+  return { service, instanceId };
+}
+
+/** The service name in `hydra:service:<svc>:service` or `...:service:routes`, or null. */
+export function parseServiceKey(key: string, suffix: 'service' | 'service:routes' | 'configs'): string | null {
+  const head = `${KEY_PREFIX}:`;
+  const tail = `:${suffix}`;
+  if (!key.startsWith(head) || !key.endsWith(tail)) return null;
+  const svc = key.slice(head.length, key.length - tail.length);
+  return SERVICE_NAME.test(svc) ? svc : null;
+}
+
+/** The keyspace-notification channel (pattern) for keys matching `keyPattern` in database `db`. */
+export function keyspaceChannel(db: number, keyPattern: string): string {
+  return `__keyspace@${db}__:${keyPattern}`;
+}
+
+/** The key a keyspace-notification channel speaks of. */
+export function keyFromKeyspaceChannel(channel: string): string {
+  return channel.slice(channel.indexOf('__:') + 3);
+}

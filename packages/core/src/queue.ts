@@ -1,0 +1,124 @@
+/**
+ * Message queues on Hydra's lists: `mqrecieved` (waiting), `mqinprogress` (taken)
+ * and `mqincomplete` (failed, with body.reason). Hydra peers read and write the
+ * same lists. hydra-ts adds acknowledgement and redelivery: when a message is
+ * taken its time is kept in a sorted set beside the list, and a message still in
+ * progress after the visibility timeout goes back to the head of the queue.
+ */
+import type { RedisClient } from './redis.js';
+import { keys, assertServiceName } from './keys.js';
+import { HydraError, errorMessage } from './errors.js';
+import { createMessage, parseRoute, toShort, type ShortUMFMessage, type UMFInput, type UMFMessage } from './umf.js';
+
+export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
+
+/** Take the oldest waiting message and note when it was taken, atomically. */
+const TAKE = `
+local m = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
+if m then redis.call('ZADD', KEYS[3], ARGV[1], m) end
+return m`;
+
+/** Remove a taken message; when it failed, keep it in mqincomplete. Returns 1 if it was in progress. */
+const SETTLE = `
+local n = redis.call('LREM', KEYS[1], -1, ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if n > 0 and ARGV[2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[2]) end
+return n`;
+
+/**
+ * Puts messages taken before ARGV[1] back at the head of the queue. Messages in
+ * progress with no taken-at time (taken by a Hydra peer) are stamped now, so
+ * they are redelivered only after a full visibility timeout.
+ */
+const RECOVER = `
+local taken = redis.call('LRANGE', KEYS[1], 0, -1)
+local moved = 0
+for _, m in ipairs(taken) do
+  local t = redis.call('ZSCORE', KEYS[3], m)
+  if not t then
+    redis.call('ZADD', KEYS[3], ARGV[2], m)
+  elseif tonumber(t) < tonumber(ARGV[1]) then
+    redis.call('LREM', KEYS[1], -1, m)
+    redis.call('ZREM', KEYS[3], m)
+    redis.call('RPUSH', KEYS[2], m)
+    moved = moved + 1
+  end
+end
+return moved`;
+
+/** A message taken from a queue: the message and the exact text that identifies it in Redis. */
+export interface QueuedMessage {
+  message: UMFMessage;
+  /** The stored short-form text: ack and fail find the message by it. */
+  raw: string;
+}
+
+export class Queues {
+  constructor(private readonly redis: RedisClient) {}
+
+  /** Appends a message to the queue of the service named in `to`; returns what was stored. */
+  async enqueue(input: UMFInput | UMFMessage): Promise<UMFMessage> {
+    const message = createMessage(input);
+    const { serviceName } = parseRoute(message.to);
+    assertServiceName(serviceName, 'queue service');
+    await this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message)));
+    return message;
+  }
+
+  /** Takes the oldest waiting message, or null when the queue is empty. */
+  async take(serviceName: string): Promise<QueuedMessage | null> {
+    assertServiceName(serviceName);
+    const raw = (await this.redis.eval(TAKE, {
+      keys: [keys.queueReceived(serviceName), keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName)],
+      arguments: [String(Date.now())],
+    })) as string | null;
+    if (raw === null) return null;
+    try {
+      return { message: createMessage(JSON.parse(raw)), raw };
+    } catch (err) {
+      // A malformed entry cannot be handled: park it in mqincomplete so it is neither lost nor retried forever.
+      await this.settle(serviceName, raw, JSON.stringify({ raw, bdy: { reason: `unreadable queued message: ${errorMessage(err)}` } }));
+      throw new HydraError('INVALID_UMF', `queued message in ${serviceName} is not valid UMF (${errorMessage(err)}); moved to mqincomplete`);
+    }
+  }
+
+  /** Marks a taken message done. Returns false when it was no longer in progress (e.g. already redelivered). */
+  async ack(serviceName: string, taken: QueuedMessage): Promise<boolean> {
+    return this.settle(serviceName, taken.raw, '');
+  }
+
+  /** Marks a taken message failed: it moves to mqincomplete with body.reason, as Hydra's markQueueMessage does. */
+  async fail(serviceName: string, taken: QueuedMessage, reason: string): Promise<boolean> {
+    const short = JSON.parse(taken.raw) as ShortUMFMessage;
+    short.bdy = { ...(short.bdy ?? {}), reason: reason || 'reason not provided' };
+    return this.settle(serviceName, taken.raw, JSON.stringify(short));
+  }
+
+  private async settle(serviceName: string, raw: string, incomplete: string): Promise<boolean> {
+    const n = await this.redis.eval(SETTLE, {
+      keys: [keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName), keys.queueIncomplete(serviceName)],
+      arguments: [raw, incomplete],
+    });
+    return n === 1;
+  }
+
+  /** Returns messages in progress longer than `visibilityTimeoutMs` to the queue; returns how many. */
+  async recover(serviceName: string, visibilityTimeoutMs = DEFAULT_VISIBILITY_TIMEOUT_MS): Promise<number> {
+    assertServiceName(serviceName);
+    const now = Date.now();
+    return (await this.redis.eval(RECOVER, {
+      keys: [keys.queueInProgress(serviceName), keys.queueReceived(serviceName), keys.queueTakenAt(serviceName)],
+      arguments: [String(now - visibilityTimeoutMs), String(now)],
+    })) as number;
+  }
+
+  async lengths(serviceName: string): Promise<{ waiting: number; inProgress: number; incomplete: number }> {
+    assertServiceName(serviceName);
+    const [waiting, inProgress, incomplete] = await Promise.all([
+      this.redis.lLen(keys.queueReceived(serviceName)),
+      this.redis.lLen(keys.queueInProgress(serviceName)),
+      this.redis.lLen(keys.queueIncomplete(serviceName)),
+    ]);
+    return { waiting, inProgress, incomplete };
+  }
+}

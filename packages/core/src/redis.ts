@@ -1,0 +1,114 @@
+/**
+ * Redis connections for one service. node-redis does the reconnecting and the
+ * resubscribing; this module adds what a service needs around it: a bounded
+ * first connect with an error naming the URL, logging of loss and recovery, and
+ * no offline queue (a command issued while Redis is away fails at once instead
+ * of piling up, so callers learn the truth and nothing is sent twice).
+ */
+import { createClient, createSentinel } from 'redis';
+import type { Logger } from './logger.js';
+import type { RedisConfig } from './config.js';
+import { redactUrl } from './config.js';
+import { HydraError, errorMessage } from './errors.js';
+
+export type RedisClient = ReturnType<typeof createClient>;
+
+export const CONNECT_TIMEOUT_MS = 5000;
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/** Where a connection goes, for messages (never with the password). */
+export function describeRedis(config: RedisConfig): string {
+  if (config.sentinel) return `sentinel master "${config.sentinel.name}" via ${config.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  return redactUrl(config.url ?? '');
+}
+
+/** The database index of a URL (`/15`), 0 when absent: keyspace channel names need it. */
+export function redisDatabase(config: RedisConfig): number {
+  if (config.sentinel) return config.sentinel.db ?? 0;
+  const path = new URL(config.url ?? 'redis://x').pathname.replace('/', '');
+  return path ? Number(path) : 0;
+}
+
+function build(config: RedisConfig): RedisClient {
+  const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
+  if (config.sentinel) {
+    const s = config.sentinel;
+    const sentinel = createSentinel({
+      name: s.name,
+      sentinelRootNodes: s.sentinels,
+      nodeClientOptions: { database: s.db ?? 0, password: s.password, disableOfflineQueue: true, socket: { reconnectStrategy } },
+    });
+    // The sentinel client offers the same command and pub/sub methods as a plain
+    // client (test/sentinel.test covers registration and messaging through it);
+    // its declared type differs only in generic parameters.
+    return sentinel as unknown as RedisClient;
+  }
+  return createClient({
+    url: config.url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy },
+  });
+}
+
+/**
+ * Opens a connection. Rejects with REDIS_UNAVAILABLE naming the target when
+ * Redis does not answer within `timeoutMs`; afterwards the connection heals by
+ * itself and `onReconnect` runs each time it is ready again.
+ */
+export async function connectRedis(
+  config: RedisConfig,
+  logger: Logger,
+  role: string,
+  onReconnect?: () => void,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<RedisClient> {
+  const client = build(config);
+  const target = describeRedis(config);
+  let lost = false;
+  let lastError = '';
+  client.on('error', (err: unknown) => {
+    lastError = errorMessage(err);
+    if (!lost) {
+      lost = true;
+      logger.warn({ redis: target, role, err: lastError }, 'Redis connection lost; reconnecting');
+    }
+  });
+  client.on('ready', () => {
+    if (lost) {
+      lost = false;
+      logger.info({ redis: target, role }, 'Redis connection restored');
+      onReconnect?.();
+    }
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HydraError('REDIS_UNAVAILABLE', `cannot reach Redis at ${target} within ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+    lost = false;
+    return client;
+  } catch (err) {
+    client.destroy();
+    throw err instanceof HydraError ? err : new HydraError('REDIS_UNAVAILABLE', `cannot connect to Redis at ${target}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes politely when connected, at once when not; never throws. */
+export async function closeRedis(client: RedisClient | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    if (client.isReady) await client.close();
+    else client.destroy();
+  } catch {
+    client.destroy();
+  }
+}
+
+/** Throws REDIS_UNAVAILABLE unless the connection is up (used before writes that must not be lost silently). */
+export function assertReady(client: RedisClient, config: RedisConfig): void {
+  if (!client.isReady) throw new HydraError('REDIS_UNAVAILABLE', `Redis at ${describeRedis(config)} is not connected; nothing was written`);
+}

@@ -1,0 +1,187 @@
+/**
+ * UMF (Universal Messaging Format) as Hydra speaks it: long and short forms,
+ * validation that names the bad field, route parsing and HMAC signing.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { HydraError } from './errors.js';
+
+export const UMF_VERSION = 'UMF/1.4.6';
+
+export interface UMFMessage {
+  to: string;
+  from: string;
+  headers?: Record<string, unknown>;
+  mid: string;
+  rmid?: string;
+  signature?: string;
+  timeout?: number;
+  timestamp: string;
+  type?: string;
+  version: string;
+  via?: string;
+  forward?: string;
+  body: Record<string, unknown>;
+  authorization?: string;
+}
+
+export interface ShortUMFMessage {
+  to: string;
+  frm: string;
+  hdr?: Record<string, unknown>;
+  mid: string;
+  rmid?: string;
+  sig?: string;
+  tmo?: number;
+  ts: string;
+  typ?: string;
+  ver: string;
+  via?: string;
+  fwd?: string;
+  bdy: Record<string, unknown>;
+  aut?: string;
+}
+
+/** What a caller may pass: any mix of long and short field names; mid, timestamp and version get defaults. */
+export type UMFInput = Partial<UMFMessage> & Partial<ShortUMFMessage>;
+
+/** Long name → short name, in the field order that signatures are computed over. */
+const FIELDS = [
+  ['to', 'to'],
+  ['from', 'frm'],
+  ['headers', 'hdr'],
+  ['mid', 'mid'],
+  ['rmid', 'rmid'],
+  ['signature', 'sig'],
+  ['timeout', 'tmo'],
+  ['timestamp', 'ts'],
+  ['type', 'typ'],
+  ['version', 'ver'],
+  ['via', 'via'],
+  ['forward', 'fwd'],
+  ['body', 'bdy'],
+  ['authorization', 'aut'],
+] as const;
+
+function invalid(field: string, problem: string): HydraError {
+  return new HydraError('INVALID_UMF', `UMF field "${field}" ${problem}`);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Builds a validated long-form message from long or short input (Hydra's
+ * createMessage semantics: the long name wins when both are given).
+ * Throws INVALID_UMF naming the first field that is missing or of the wrong type.
+ */
+export function createMessage(input: unknown): UMFMessage {
+  if (!isPlainObject(input)) throw new HydraError('INVALID_UMF', 'UMF message must be a JSON object');
+  const out: Record<string, unknown> = {};
+  for (const [long, short] of FIELDS) {
+    const value = input[long] ?? input[short];
+    if (value !== undefined && value !== null && value !== '') out[long] = value;
+  }
+  out.mid ??= randomUUID();
+  out.timestamp ??= new Date().toISOString();
+  out.version ??= UMF_VERSION;
+  validate(out);
+  // Re-insert in canonical order so that JSON.stringify (and so signatures) match Hydra's.
+  const ordered: Record<string, unknown> = {};
+  for (const [long] of FIELDS) if (out[long] !== undefined) ordered[long] = out[long];
+  return ordered as unknown as UMFMessage;
+}
+
+function validate(m: Record<string, unknown>): asserts m is UMFMessage & Record<string, unknown> {
+  for (const field of ['to', 'from'] as const) {
+    if (m[field] === undefined) throw invalid(field, 'is required');
+    if (typeof m[field] !== 'string') throw invalid(field, 'must be a string route');
+  }
+  if (m.body === undefined) throw invalid('body', 'is required');
+  if (!isPlainObject(m.body)) throw invalid('body', 'must be an object');
+  for (const field of ['mid', 'rmid', 'signature', 'timestamp', 'type', 'version', 'via', 'forward', 'authorization'] as const) {
+    if (m[field] !== undefined && typeof m[field] !== 'string') throw invalid(field, 'must be a string');
+  }
+  if (m.headers !== undefined && !isPlainObject(m.headers)) throw invalid('headers', 'must be an object');
+  if (m.timeout !== undefined && (typeof m.timeout !== 'number' || !(m.timeout > 0))) throw invalid('timeout', 'must be a positive number of seconds');
+}
+
+/** Parses a JSON text into a validated message; errors name the JSON problem or the field. */
+export function parseMessage(text: string): UMFMessage {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new HydraError('INVALID_JSON', `message is not JSON: ${(err as Error).message}`);
+  }
+  return createMessage(data);
+}
+
+export function toShort(m: UMFMessage): ShortUMFMessage {
+  const out: Record<string, unknown> = {};
+  for (const [long, short] of FIELDS) {
+    const value = (m as unknown as Record<string, unknown>)[long];
+    if (value !== undefined) out[short] = value;
+  }
+  return out as unknown as ShortUMFMessage;
+}
+
+function computeSignature(m: UMFMessage, secret: string): string {
+  const { signature: _ignored, ...unsigned } = m;
+  return createHmac('sha256', secret).update(JSON.stringify(unsigned)).digest('hex');
+}
+
+/** Returns a copy signed with HMAC-SHA256 over the long form, as Hydra's signMessage does. */
+export function sign(m: UMFMessage, secret: string): UMFMessage {
+  return createMessage({ ...m, signature: computeSignature(m, secret) });
+}
+
+/** Constant-time check of the message's signature. */
+export function verify(m: UMFMessage, secret: string): boolean {
+  if (!m.signature) return false;
+  const expected = Buffer.from(computeSignature(m, secret), 'hex');
+  const given = Buffer.from(m.signature, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export interface ParsedRoute {
+  /** Instance id before `@`, '' when the route names the service only. */
+  instance: string;
+  /** Sub id after `-` in the instance part (a router uses it for a WebSocket client). */
+  subId: string;
+  serviceName: string;
+  /** Lower-case HTTP method from `[verb]`, '' when absent. */
+  httpMethod: string;
+  /** The path after the method, e.g. `/v1/hello/test`. */
+  apiRoute: string;
+}
+
+/**
+ * Parses `[instanceID[-subID]@]serviceName:[http-method]/path`. Throws INVALID_ROUTE with
+ * Hydra's own error texts, so callers that match on them keep working.
+ */
+export function parseRoute(to: string): ParsedRoute {
+  const colon = to.indexOf(':');
+  if (colon < 0) throw new HydraError('INVALID_ROUTE', `route field has invalid number of routable segments: "${to}"`);
+  let head = to.slice(0, colon);
+  let rest = to.slice(colon + 1);
+  let instance = '';
+  let subId = '';
+  const at = head.indexOf('@');
+  if (at >= 0) {
+    const who = head.slice(0, at);
+    head = head.slice(at + 1);
+    const dash = who.indexOf('-');
+    instance = dash >= 0 ? who.slice(0, dash) : who;
+    subId = dash >= 0 ? who.slice(dash + 1) : '';
+  }
+  if (head === '') throw new HydraError('INVALID_ROUTE', `route field has no service name: "${to}"`);
+  let httpMethod = '';
+  if (rest.startsWith('[')) {
+    const close = rest.indexOf(']');
+    if (close < 0) throw new HydraError('INVALID_ROUTE', `route field has ill-formed HTTP method verb in segment: "${to}"`);
+    httpMethod = rest.slice(1, close).toLowerCase();
+    rest = rest.slice(close + 1);
+  }
+  return { instance, subId, serviceName: head.toLowerCase(), httpMethod, apiRoute: rest };
+}
