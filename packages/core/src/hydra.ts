@@ -267,17 +267,25 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   // --- lifecycle -----------------------------------------------------------
 
   /**
+   * Removes presence and stops the heartbeat, so routers and senders stop choosing
+   * this instance, while connections stay open for work in flight. close() does it too.
+   */
+  async withdraw(): Promise<void> {
+    clearInterval(this.recoverTimer);
+    try {
+      await this.registration?.deregister();
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'could not remove presence');
+    }
+  }
+
+  /**
    * Graceful stop: presence removed first (no new work is routed here), in-flight
    * message handlers drained, then timers and connections released. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      clearInterval(this.recoverTimer);
-      try {
-        await this.registration?.deregister();
-      } catch (err) {
-        this.logger.warn({ err: errorMessage(err) }, 'could not remove presence on close');
-      }
+      await this.withdraw();
       this.discovery.stop();
       await this.messenger.drain();
       await this.api.close();

@@ -13,3 +13,4 @@ export { ApiClient, type ApiRequestOptions } from './http-client.js';
 export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';
+export { closeOnSignals } from './lifecycle.js';

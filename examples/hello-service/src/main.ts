@@ -1,0 +1,29 @@
+/**
+ * hello-service [config.json]
+ * Config: the file given (default: config/config.json beside this package), with
+ * HYDRA_REDIS_URL and HYDRA_SERVICE on top, as Hydra reads them.
+ */
+import { join } from 'node:path';
+import { createService } from '@hydra-ts/express';
+import { closeOnSignals, defaultLogger, errorMessage, type Hydra } from '@hydra-ts/core';
+import { helloRoutes } from './app.js';
+
+const DEFAULT_CONFIG = join(__dirname, '..', '..', 'config', 'config.json');
+
+async function main(): Promise<void> {
+  const logger = defaultLogger('hello-service');
+  const configPath = process.argv[2] ?? DEFAULT_CONFIG;
+  let hydra: Hydra | undefined;
+  const service = await createService(configPath, {
+    logger,
+    routes: helloRoutes(() => ({ serviceName: hydra!.serviceName, instanceId: hydra!.instanceId })),
+  });
+  hydra = service.hydra;
+  closeOnSignals(service, logger);
+  logger.info({ port: service.port, instanceId: hydra.instanceId }, `hello-service listening on ${service.port}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`hello-service: ${errorMessage(err)}`);
+  process.exit(1);
+});

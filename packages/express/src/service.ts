@@ -1,0 +1,101 @@
+/**
+ * A Hydra service on Express 5: the hydra-express equivalent. It loads the config,
+ * listens on the configured port, mounts the routers, publishes their routes with
+ * their methods, answers errors in the Hydra envelope, and shuts down gracefully
+ * (presence first, then in-flight requests, then connections).
+ */
+import { createServer, type Server } from 'node:http';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
+import { Hydra, type ConfigSource, type HydraOptions } from '@hydra-ts/core';
+import { sendResponse } from './responses.js';
+import { routeStrings } from './routes.js';
+
+export const DEFAULT_JSON_LIMIT = '100kb';
+/** How long close() lets in-flight requests finish before cutting connections. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+
+export interface ExpressServiceOptions extends HydraOptions {
+  /** Mount path → router, e.g. `{'/v1/hello': helloRouter}`. */
+  routes: Record<string, Router>;
+  /** Runs before the routers are mounted (auth, logging, ...). */
+  middleware?: (app: Express) => void;
+  drainTimeoutMs?: number;
+}
+
+export interface ExpressService {
+  hydra: Hydra;
+  app: Express;
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** `bodyParser.json.limit` from the config document, as hydra-express reads it. */
+function jsonLimit(config: Record<string, unknown>): string | number {
+  const parser = config.bodyParser as { json?: { limit?: string | number } } | undefined;
+  return parser?.json?.limit ?? DEFAULT_JSON_LIMIT;
+}
+
+/** Body-parser and handler errors become envelopes naming the problem; the process never crashes on them. */
+function errorHandler(hydra: Hydra) {
+  return (err: Error & { status?: number; type?: string; limit?: number }, req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.too.large') return sendResponse(res, 413, { result: { reason: `request body exceeds the ${err.limit} byte limit` } });
+    if (err.type === 'entity.parse.failed') return sendResponse(res, 400, { result: { reason: `request body is not valid JSON: ${err.message}` } });
+    const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
+    if (status >= 500) hydra.logger.error({ err: err.message, method: req.method, path: req.path }, 'request handler failed');
+    sendResponse(res, status, { result: { reason: status >= 500 ? 'internal error' : err.message } });
+  };
+}
+
+export async function createService(config: ConfigSource, options: ExpressServiceOptions): Promise<ExpressService> {
+  const hydra = await Hydra.create(config, options);
+  const app = express();
+  const server = createServer(app);
+  let closing = false;
+
+  app.disable('x-powered-by');
+  app.use((_req, res, next) => {
+    res.setHeader('x-process-id', String(process.pid));
+    // While draining, tell keep-alive clients to reconnect elsewhere.
+    if (closing) res.setHeader('connection', 'close');
+    next();
+  });
+  app.use(express.json({ limit: jsonLimit(hydra.config) }));
+  options.middleware?.(app);
+  for (const [base, router] of Object.entries(options.routes)) app.use(base, router);
+  app.use((req, res) => sendResponse(res, 404, { result: { reason: `no route for ${req.method} ${req.path}` } }));
+  app.use(errorHandler(hydra));
+
+  let port: number;
+  try {
+    port = await hydra.listen(server);
+    await hydra.registerService();
+    await hydra.registerRoutes(routeStrings(options.routes));
+  } catch (err) {
+    server.close();
+    await hydra.close();
+    throw err;
+  }
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      await hydra.withdraw();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await hydra.close();
+    })();
+    return closed;
+  };
+  return { hydra, app, server, port, close };
+}
