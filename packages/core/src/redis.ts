@@ -11,7 +11,6 @@ import type { RedisConfig } from './config.js';
 import { redactUrl } from './config.js';
 import { HydraError, errorMessage } from './errors.js';
 
-export type RedisClient = ReturnType<typeof createClient>;
 
 export const CONNECT_TIMEOUT_MS = 5000;
 const MAX_RECONNECT_DELAY_MS = 2000;
@@ -29,8 +28,19 @@ export function redisDatabase(config: RedisConfig): number {
   return path ? Number(path) : 0;
 }
 
+const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
+
+function createPlain(url: string | undefined) {
+  return createClient({
+    url,
+    disableOfflineQueue: true,
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy },
+  });
+}
+
+export type RedisClient = ReturnType<typeof createPlain>;
+
 function build(config: RedisConfig): RedisClient {
-  const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** retries, MAX_RECONNECT_DELAY_MS);
   if (config.sentinel) {
     const s = config.sentinel;
     const sentinel = createSentinel({
@@ -43,11 +53,7 @@ function build(config: RedisConfig): RedisClient {
     // its declared type differs only in generic parameters.
     return sentinel as unknown as RedisClient;
   }
-  return createClient({
-    url: config.url,
-    disableOfflineQueue: true,
-    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy },
-  });
+  return createPlain(config.url);
 }
 
 /**

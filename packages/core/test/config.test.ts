@@ -1,0 +1,92 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
+import { freshDb, redisUrl, quietLogger } from './helpers.js';
+
+const DB = 1;
+const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const isConfigError = (pattern: RegExp) => (err: unknown) => err instanceof HydraError && pattern.test(err.message);
+
+test('an object gets Hydra\'s defaults', async () => {
+  const doc = await loadConfig({ hydra: { serviceName: 'Hello-Service' } }, { env: {} });
+  assert.equal(doc.hydra.serviceName, 'hello-service', 'names are lower-cased as Hydra does');
+  assert.equal(doc.hydra.servicePort, 0);
+  assert.equal(doc.hydra.serviceIP, '');
+  assert.deepEqual(doc.hydra.redis, { url: DEFAULT_REDIS_URL });
+});
+
+test('a JSON file is read; a broken one is refused with line and column', async () => {
+  const good = join(dir, 'good.json');
+  writeFileSync(good, JSON.stringify({ hydra: { serviceName: 'svc', servicePort: '5001' }, custom: { a: 1 } }));
+  const doc = await loadConfig(good, { env: {} });
+  assert.equal(doc.hydra.servicePort, 5001);
+  assert.deepEqual(doc.custom, { a: 1 });
+
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, '{\n  "hydra": {\n    "serviceName": "svc",,\n  }\n}');
+  await assert.rejects(loadConfig(bad, { env: {} }), isConfigError(/bad\.json is not valid JSON at line 3 column \d+/));
+  await assert.rejects(loadConfig(join(dir, 'missing.json'), { env: {} }), isConfigError(/cannot read config file .*missing\.json/));
+});
+
+test('HYDRA_REDIS_URL replaces hydra.redis; HYDRA_SERVICE as JSON or k=v|k=v overlays the hydra branch', async () => {
+  const env = { HYDRA_REDIS_URL: 'redis://127.0.0.1:6379/3', HYDRA_SERVICE: '{"serviceIP":"127.0.0.1","servicePort":5001}' };
+  const a = await loadConfig({ hydra: { serviceName: 'svc', redis: { url: 'redis://elsewhere:1/1' } } }, { env });
+  assert.deepEqual(a.hydra.redis, { url: 'redis://127.0.0.1:6379/3' });
+  assert.equal(a.hydra.serviceIP, '127.0.0.1');
+  assert.equal(a.hydra.servicePort, 5001);
+
+  const b = await loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_SERVICE: 'serviceName=other|servicePort=6000' } });
+  assert.equal(b.hydra.serviceName, 'other');
+  assert.equal(b.hydra.servicePort, 6000);
+});
+
+test('each wrong field is named', async () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{}, /hydra\.serviceName is required/],
+    [{ serviceName: 'a:b' }, /hydra\.serviceName "a:b" is not a valid service name/],
+    [{ serviceName: 'a*' }, /not a valid service name/],
+    [{ serviceName: 'a b' }, /not a valid service name/],
+    [{ serviceName: 'svc', servicePort: 70000 }, /hydra\.servicePort must be a port number/],
+    [{ serviceName: 'svc', servicePort: 'x' }, /hydra\.servicePort must be a port number/],
+    [{ serviceName: 'svc', serviceIP: 5 }, /hydra\.serviceIP must be a string/],
+    [{ serviceName: 'svc', redis: { url: 'http://x' } }, /hydra\.redis\.url must start with redis:\/\//],
+    [{ serviceName: 'svc', redis: { sentinel: { name: 'm', sentinels: [] } } }, /sentinel\.sentinels must list/],
+  ];
+  for (const [hydra, expected] of cases) await assert.rejects(loadConfig({ hydra: hydra as never }, { env: {} }), isConfigError(expected));
+  await assert.rejects(loadConfig(undefined, { env: { HYDRA_SERVICE: 'servicePort' } }), /needs HYDRA_REDIS_URL/);
+});
+
+test('HYDRA_SERVICE=<svc>:<version> loads the whole document from Redis', async () => {
+  const redis = await freshDb(DB);
+  try {
+    const stored = { hydra: { serviceName: 'stored-svc', servicePort: 5005, serviceIP: '127.0.0.1', redis: { url: redisUrl(DB) } }, feature: { on: true } };
+    await putStoredConfig(redis, 'stored-svc:1.0.0', stored);
+    assert.deepEqual(await listStoredConfigs(redis, 'stored-svc'), ['stored-svc:1.0.0']);
+    assert.deepEqual(await getStoredConfig(redis, 'stored-svc:1.0.0'), stored);
+
+    const hydra = await Hydra.create(undefined, { env: { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: 'stored-svc:1.0.0' }, logger: quietLogger() });
+    try {
+      assert.equal(hydra.serviceName, 'stored-svc');
+      assert.equal(hydra.config.hydra.servicePort, 5005);
+      assert.deepEqual(hydra.config.feature, { on: true });
+    } finally {
+      await hydra.close();
+    }
+    await assert.rejects(
+      Hydra.create(undefined, { env: { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: 'stored-svc:9.9.9' }, logger: quietLogger() }),
+      isConfigError(/no stored config stored-svc:9\.9\.9/),
+    );
+    await assert.rejects(putStoredConfig(redis, 'stored-svc:2.0.0', { nothydra: {} }), isConfigError(/missing the "hydra" object/));
+    await assert.rejects(putStoredConfig(redis, 'bad-label', stored), isConfigError(/not in the form <service>:<version>/));
+    assert.deepEqual(await listStoredConfigs(redis, 'stored-svc'), ['stored-svc:1.0.0'], 'refusals wrote nothing');
+    assert.equal(await removeStoredConfig(redis, 'stored-svc:1.0.0'), true);
+    assert.equal(await getStoredConfig(redis, 'stored-svc:1.0.0'), null);
+  } finally {
+    await redis.close();
+  }
+});

@@ -1,0 +1,79 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { readPresence, keys, HydraError } from '../src/index.js';
+import { freshDb, startService, waitFor, redisUrl } from './helpers.js';
+
+const DB = 3;
+let redis: Awaited<ReturnType<typeof freshDb>>;
+before(async () => (redis = await freshDb(DB)));
+after(() => redis.close());
+
+test('a new instance is seen without asking Redis, and a closed one is dropped', async () => {
+  const watcher = await startService(DB, 'watcher');
+  try {
+    const ups: string[] = [];
+    const downs: string[] = [];
+    watcher.discovery.on('up', (i) => ups.push(i.instanceID));
+    watcher.discovery.on('down', (i) => downs.push(i.instanceID));
+    const svc = await startService(DB, 'disc-svc');
+    await waitFor('up event', () => ups.includes(svc.instanceId));
+    const [inst] = watcher.getServicePresence('disc-svc');
+    assert.equal(inst!.instanceID, svc.instanceId);
+    assert.equal(typeof inst!.port, 'number');
+    await svc.close();
+    await waitFor('down event', () => downs.includes(svc.instanceId));
+    assert.deepEqual(watcher.getServicePresence('disc-svc'), []);
+  } finally {
+    await watcher.close();
+  }
+});
+
+test('an instance whose process dies is dropped when its presence expires', async () => {
+  const watcher = await startService(DB, 'watcher2');
+  const child = spawn(process.execPath, ['-e', `
+    const { Hydra } = require(${JSON.stringify(join(__dirname, '..', 'src', 'index.js'))});
+    const { pino } = require('pino');
+    Hydra.create({ hydra: { serviceName: 'doomed', serviceIP: '127.0.0.1', redis: { url: ${JSON.stringify(redisUrl(DB))} } } }, { logger: pino({ level: 'silent' }), env: {} })
+      .then((h) => h.registerService().then(() => console.log(h.instanceId)));
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const id = (await waitFor('child registered', () => out.trim())).trim();
+    await waitFor('child seen', () => watcher.getServicePresence('doomed').length === 1);
+    child.kill('SIGKILL');
+    await waitFor('expiry noticed', () => watcher.getServicePresence('doomed').length === 0);
+    assert.equal(await redis.exists(keys.presence('doomed', id)), 0);
+  } finally {
+    child.kill('SIGKILL');
+    await watcher.close();
+  }
+});
+
+test('service names match exactly: "svc" does not see "svc-extra"', async () => {
+  const a = await startService(DB, 'svc');
+  const b = await startService(DB, 'svc-extra');
+  const c = await startService(DB, 'extra-svc');
+  try {
+    await waitFor('all seen', () => a.getServicePresence('extra-svc').length === 1 && a.getServicePresence('svc-extra').length === 1);
+    assert.deepEqual(a.getServicePresence('svc').map((i) => i.instanceID), [a.instanceId]);
+    assert.deepEqual((await readPresence(redis, 'svc')).map((i) => i.instanceID), [a.instanceId]);
+  } finally {
+    await Promise.all([a.close(), b.close(), c.close()]);
+  }
+});
+
+test('a glob in a service name is refused, never used as a pattern', async () => {
+  await assert.rejects(readPresence(redis, 'sv*'), (e: unknown) => e instanceof HydraError && e.code === 'INVALID_SERVICE_NAME');
+  await assert.rejects(readPresence(redis, 'a:b'), (e: unknown) => e instanceof HydraError && e.code === 'INVALID_SERVICE_NAME');
+});
+
+test('a Hydra-style entry with the port as a string is read as a number', async () => {
+  const id = 'c'.repeat(32);
+  await redis.hSet(keys.nodes(), id, JSON.stringify({ serviceName: 'strport', instanceID: id, ip: '127.0.0.1', port: '5099', updatedOn: new Date().toISOString() }));
+  await redis.setEx(keys.presence('strport', id), 3, id);
+  const [inst] = await readPresence(redis, 'strport');
+  assert.equal(inst!.port, 5099);
+});

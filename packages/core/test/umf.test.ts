@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createMessage, parseMessage, toShort, parseRoute, sign, verify, UMF_VERSION, HydraError } from '../src/index.js';
+
+test('createMessage accepts short form and fills mid, timestamp and version', () => {
+  const m = createMessage({ to: 'hello-service:/', frm: 'client:/', bdy: { a: 1 }, typ: 'ping', tmo: 5 });
+  assert.equal(m.from, 'client:/');
+  assert.deepEqual(m.body, { a: 1 });
+  assert.equal(m.type, 'ping');
+  assert.equal(m.timeout, 5);
+  assert.equal(m.version, UMF_VERSION);
+  assert.match(m.mid, /^[0-9a-f-]{36}$/);
+  assert.ok(!Number.isNaN(Date.parse(m.timestamp)));
+});
+
+test('toShort uses the short names and keeps only present fields', () => {
+  const m = createMessage({ to: 'a:/', from: 'b:/', body: {}, via: 'x@hydra-router:/', authorization: 'Bearer t' });
+  const s = toShort(m);
+  assert.deepEqual(Object.keys(s), ['to', 'frm', 'mid', 'ts', 'ver', 'via', 'bdy', 'aut']);
+  assert.deepEqual(createMessage(s), m);
+});
+
+test('invalid messages are refused with the field named', () => {
+  const cases: Array<[unknown, RegExp]> = [
+    [[], /must be a JSON object/],
+    [{ from: 'a:/', body: {} }, /"to" is required/],
+    [{ to: 'a:/', body: {} }, /"from" is required/],
+    [{ to: 'a:/', from: 'b:/' }, /"body" is required/],
+    [{ to: 'a:/', from: 'b:/', body: 'text' }, /"body" must be an object/],
+    [{ to: 5, from: 'b:/', body: {} }, /"to" must be a string/],
+    [{ to: 'a:/', from: 'b:/', body: {}, tmo: -1 }, /"timeout" must be a positive number/],
+  ];
+  for (const [input, expected] of cases) {
+    assert.throws(() => createMessage(input), (err: unknown) => err instanceof HydraError && err.code === 'INVALID_UMF' && expected.test(err.message));
+  }
+  assert.throws(() => parseMessage('{not json'), (err: unknown) => err instanceof HydraError && err.code === 'INVALID_JSON');
+});
+
+test('parseRoute reads instance, sub id, service, method and path', () => {
+  assert.deepEqual(parseRoute('hello-service:[GET]/v1/hello/test'), { instance: '', subId: '', serviceName: 'hello-service', httpMethod: 'get', apiRoute: '/v1/hello/test' });
+  assert.deepEqual(parseRoute('3f2a@hpp-service:/'), { instance: '3f2a', subId: '', serviceName: 'hpp-service', httpMethod: '', apiRoute: '/' });
+  assert.deepEqual(parseRoute('abc-7@hydra-router:/'), { instance: 'abc', subId: '7', serviceName: 'hydra-router', httpMethod: '', apiRoute: '/' });
+  assert.equal(parseRoute('svc:[post]/a/b:c').apiRoute, '/a/b:c');
+});
+
+test('parseRoute errors carry Hydra\'s texts', () => {
+  assert.throws(() => parseRoute('no-colon'), /route field has invalid number of routable segments/);
+  assert.throws(() => parseRoute('svc:[get/v1'), /route field has ill-formed HTTP method verb in segment/);
+});
+
+test('signatures are HMAC-SHA256 over the long form without the signature, as Hydra computes them', () => {
+  const m = createMessage({ to: 'a:/', from: 'b:/', body: { n: 1 }, mid: 'm-1', timestamp: '2026-01-01T00:00:00.000Z' });
+  const signed = sign(m, 'secret');
+  const expected = createHmac('sha256', 'secret').update(JSON.stringify(m)).digest('hex');
+  assert.equal(signed.signature, expected);
+  assert.ok(verify(signed, 'secret'));
+  assert.ok(!verify(signed, 'other'));
+  assert.ok(!verify({ ...signed, body: { n: 2 } }, 'secret'));
+  assert.ok(!verify(m, 'secret'), 'an unsigned message does not verify');
+});
