@@ -7,6 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Hydra, createMessage, verify, getStoredConfig, keys, type UMFMessage } from '@hydra-ts/core';
 import { HydraPeer, stopAllPeers, type ShortMessage } from './helpers/hydra-peer.js';
+import { startProcess, stopAllProcesses, stopProcess, freePort, ROOT } from './helpers/processes.js';
+import { join } from 'node:path';
 import { startTsService, freshDatabase, closeRedis, waitFor, redisUrl, quietLogger, TS_ROUTES, type TsService } from './helpers/ts-service.js';
 
 const DB = 6;
@@ -55,6 +57,7 @@ before(async () => {
 
 after(async () => {
   await stopAllPeers();
+  await stopAllProcesses();
   await Promise.allSettled([ts?.close(), ts2?.close()]);
   await closeRedis(redis);
 });
@@ -113,6 +116,30 @@ test('Hydra makeAPIRequest POSTs JSON to a named hydra-ts instance and gets it e
   assert.equal(res.statusCode, 200);
   assert.deepEqual(res.result.echo, body);
   assert.equal(res.result.contentType, 'application/json');
+});
+
+test('Hydra makeAPIRequest calls the hello-service example process and gets its envelope', async () => {
+  const port = await freePort();
+  const hello = startProcess(join(ROOT, 'examples', 'hello-service', 'dist', 'src', 'main.js'), {
+    HYDRA_REDIS_URL: URL,
+    HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: port }),
+    HYDRA_LOG_LEVEL: 'warn',
+  });
+  try {
+    const [instance] = await waitFor(`hello-service to register (output: ${hello.output()})`, async () => {
+      const found = await peer.call<NodeLike[]>('presence', { svc: 'hello-service' });
+      return found.length ? found : undefined;
+    });
+    assert.equal(Number(instance!.port), port);
+    const res = await peer.call<EnvelopeLike>('api', { message: { to: 'hello-service:[get]/v1/hello/test', from: 'hydra-peer:/', body: {} } });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.result, { msg: `hello from hello-service - ${instance!.instanceID}` });
+    const posted = await peer.call<EnvelopeLike>('api', { message: { to: 'hello-service:[post]/v1/hello/post', from: 'hydra-peer:/', body: { x: [1, 'two'] } } });
+    assert.equal(posted.statusCode, 200);
+    assert.deepEqual(posted.result, { x: [1, 'two'] });
+  } finally {
+    await stopProcess(hello.child);
+  }
 });
 
 test('Hydra sendMessage reaches a hydra-ts instance and our sendReplyMessage answers it (rmid correlation)', async () => {

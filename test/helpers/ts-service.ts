@@ -1,10 +1,11 @@
 /**
  * hydra-ts services for cross-package tests: a registered instance serving a small
- * HTTP API on node:http, plus polling and Redis helpers shared by the interop tests.
+ * HTTP API on packages/express, plus polling and Redis helpers shared by the interop tests.
  */
-import { createServer, type Server } from 'node:http';
+import { Router } from 'express';
 import { pino } from 'pino';
-import { Hydra, envelope, connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
+import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
+import { createService, sendOk, type ExpressService } from '@hydra-ts/express';
 
 export const quietLogger = pino({ level: process.env.HYDRA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
@@ -38,64 +39,25 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
   }
 }
 
-export interface TsService {
-  hydra: Hydra;
-  server: Server;
-  port: number;
-  close(): Promise<void>;
-}
+export type TsService = ExpressService;
 
 /** Routes the test API below answers, as published in the registry. */
 export const TS_ROUTES = ['[get]/v1/ts/hello', '[post]/v1/ts/echo'];
 
 /**
- * Starts a registered hydra-ts instance of `serviceName` on 127.0.0.1 with an HTTP
- * API: GET /v1/ts/hello and POST /v1/ts/echo, answered in Hydra's envelope.
+ * Starts a registered hydra-ts instance of `serviceName` on 127.0.0.1, built on
+ * packages/express (the hydra-express equivalent): GET /v1/ts/hello and
+ * POST /v1/ts/echo, answered in Hydra's envelope.
  */
 export async function startTsService(serviceName: string, db: number, extra: Record<string, unknown> = {}): Promise<TsService> {
-  const hydra = await Hydra.create(
+  let instanceId = '';
+  const api = Router();
+  api.get('/hello', (_req, res) => sendOk(res, { result: { msg: `hello from ${serviceName} - ${instanceId}` } }));
+  api.post('/echo', (req, res) => sendOk(res, { result: { echo: req.body, contentType: req.headers['content-type'] ?? '' } }));
+  const service = await createService(
     { hydra: { serviceName, serviceDescription: `${serviceName} (hydra-ts)`, serviceIP: '127.0.0.1', servicePort: 0, redis: { url: redisUrl(db) }, ...extra } },
-    { logger: quietLogger, env: {} },
+    { logger: quietLogger, env: {}, routes: { '/v1/ts': api }, drainTimeoutMs: 1000 },
   );
-  const server = createServer((req, res) => {
-    const reply = (status: number, payload: Record<string, unknown>) => {
-      const text = JSON.stringify(envelope(status, payload));
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    if (req.method === 'GET' && req.url === '/v1/ts/hello') {
-      reply(200, { result: { msg: `hello from ${serviceName} - ${hydra.instanceId}` } });
-    } else if (req.method === 'POST' && req.url === '/v1/ts/echo') {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        try {
-          reply(200, { result: { echo: JSON.parse(Buffer.concat(chunks).toString() || '{}'), contentType: req.headers['content-type'] ?? '' } });
-        } catch {
-          reply(400, { result: { reason: 'body is not JSON' } });
-        }
-      });
-    } else {
-      reply(404, { result: { reason: `no route ${req.method} ${req.url}` } });
-    }
-  });
-  try {
-    const port = await hydra.listen(server);
-    await hydra.registerService();
-    await hydra.registerRoutes([...TS_ROUTES]);
-    return {
-      hydra,
-      server,
-      port,
-      async close() {
-        await hydra.close();
-        server.closeAllConnections();
-        await new Promise<void>((r) => server.close(() => r()));
-      },
-    };
-  } catch (err) {
-    await hydra.close();
-    server.close();
-    throw err;
-  }
+  instanceId = service.hydra.instanceId;
+  return service;
 }
