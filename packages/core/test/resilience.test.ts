@@ -1,0 +1,77 @@
+/** Redis going away, coming back empty, refusing CONFIG, or never answering. Each test runs its own redis-server. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import { Hydra, HydraError, keys, readRoutes } from '../src/index.js';
+import { startRedisServer, waitFor, redisUrl, captureLogger, quietLogger } from './helpers.js';
+
+const PORT = 6391;
+
+const config = (name: string, port = PORT) => ({ hydra: { serviceName: name, serviceIP: '127.0.0.1', redis: { url: redisUrl(0, port) } } });
+
+test('an unreachable Redis at start is a clear error naming the URL, not a hang or a crash', async () => {
+  await assert.rejects(
+    Hydra.create(config('nowhere', 1), { logger: quietLogger(), env: {} }),
+    (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE' && e.message.includes('redis://127.0.0.1:1/0'),
+  );
+});
+
+test('the password in a Redis URL never appears in errors', async () => {
+  await assert.rejects(
+    Hydra.create({ hydra: { serviceName: 'pw', redis: { url: 'redis://user:hunter2@127.0.0.1:1/0' } } }, { logger: quietLogger(), env: {} }),
+    (e: unknown) => e instanceof Error && !e.message.includes('hunter2') && e.message.includes('***'),
+  );
+});
+
+test('Redis restarting empty: the service survives, says so, re-registers and messages flow again', async (t) => {
+  let redisServer = await startRedisServer(PORT);
+  t.after(() => redisServer.stop());
+  const { logger, lines } = captureLogger();
+  const server = await Hydra.create(config('phoenix'), { logger, env: {} });
+  const client = await Hydra.create(config('phoenix-client'), { logger: quietLogger(), env: {} });
+  t.after(() => Promise.all([server.close(), client.close()]));
+  await server.registerService();
+  await server.registerRoutes(['[get]/v1/phoenix']);
+  await client.registerService();
+  server.onMessage((m) => void server.sendReplyMessage(m, { body: { alive: true } }).catch(() => undefined));
+  await waitFor('server seen', () => client.getServicePresence('phoenix').length === 1);
+  assert.equal((await client.request({ to: 'phoenix:/', body: {} })).body.alive, true);
+
+  await redisServer.stop();
+  await waitFor('loss logged', () => lines.some((l) => l.msg === 'Redis connection lost; reconnecting'));
+  await assert.rejects(client.sendMessage({ to: 'phoenix:/', body: {} }), (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE');
+
+  redisServer = await startRedisServer(PORT);
+  await waitFor('restore logged', () => lines.some((l) => l.msg === 're-registered after Redis reconnect'), 20_000);
+  const probe = createClient({ url: redisUrl(0, PORT) });
+  await probe.connect();
+  try {
+    await waitFor('presence back', () => probe.exists(keys.presence('phoenix', server.instanceId)));
+    assert.ok(await probe.exists(keys.service('phoenix')));
+    assert.ok((await readRoutes(probe as never, 'phoenix'))['phoenix']!.includes('[get]/v1/phoenix'), 'routes restored');
+  } finally {
+    await probe.close();
+  }
+  const reply = await waitFor('request after restart', async () => {
+    try {
+      return await client.request({ to: 'phoenix:/', body: {} }, 1000);
+    } catch {
+      return undefined;
+    }
+  }, 20_000);
+  assert.equal(reply.body.alive, true);
+});
+
+test('when Redis refuses CONFIG, discovery falls back to polling and still sees instances', async (t) => {
+  const redisServer = await startRedisServer(PORT + 1, ['--rename-command', 'CONFIG', '']);
+  t.after(() => redisServer.stop());
+  const { logger, lines } = captureLogger();
+  const watcher = await Hydra.create(config('poll-watcher', PORT + 1), { logger, env: {} });
+  const svc = await Hydra.create(config('poll-svc', PORT + 1), { logger: quietLogger(), env: {} });
+  t.after(() => Promise.all([watcher.close(), svc.close()]));
+  assert.ok(lines.some((l) => String(l.msg).includes('falls back to polling')));
+  await svc.registerService();
+  await waitFor('seen by polling', () => watcher.getServicePresence('poll-svc').length === 1);
+  await svc.close();
+  await waitFor('gone by polling', () => watcher.getServicePresence('poll-svc').length === 0);
+});
