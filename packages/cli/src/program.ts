@@ -1,0 +1,58 @@
+/**
+ * The command tree. Commands live in commands/*; this file wires them to the
+ * global options and turns every outcome into an exit code.
+ */
+import { Command, CommanderError } from 'commander';
+import { Context, type Io } from './context.js';
+import { describeFailure, EXIT } from './errors.js';
+import { registerProfileCommands } from './commands/profiles.js';
+import { registerCfgCommands } from './commands/cfg.js';
+import { registerClusterCommands } from './commands/cluster.js';
+import { example } from './commands/help.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(ctx: Context): Command {
+  const program = new Command('hydra-cli')
+    .description('Manage and inspect Hydra / hydra-ts microservices through their Redis')
+    .version(VERSION)
+    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
+    .option('--table', 'print results as a table (the default on a terminal)')
+    .option('--redis <url>', 'use this Redis for this run (overrides HYDRA_REDIS_URL and the active profile)')
+    .option('--profile <name>', 'use this saved profile for this run')
+    .addHelpText('after', example('hydra-cli config local --url redis://127.0.0.1:6379/15', 'hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli nodes'))
+    .configureHelp({ showGlobalOptions: true })
+    .configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) })
+    .showSuggestionAfterError();
+
+  registerProfileCommands(program, ctx);
+  registerCfgCommands(program, ctx);
+  registerClusterCommands(program, ctx);
+
+  // Usage errors end with an exit code instead of process.exit, so run() decides.
+  const exitOverride = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+/** Runs one command line (argv without node and script); resolves to the exit code. */
+export async function run(args: string[], io: Io): Promise<number> {
+  const ctx = new Context(io);
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help that was asked for).
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    const { exitCode, line } = describeFailure(err);
+    io.stderr.write(`hydra-cli: ${line}\n`);
+    return exitCode;
+  }
+}
