@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRedis, closeRedis, defaultLogger, type RedisClient } from '@hydra-ts/core';
+import { connectRedis, closeRedis, defaultLogger, type RedisClient, type Logger } from '@hydra-ts/core';
 
 /** packages/cli, from dist/test. */
 export const CLI_ROOT = join(__dirname, '..', '..');
@@ -20,10 +20,14 @@ export function redisUrl(db: number): string {
   return `redis://127.0.0.1:6379/${db}`;
 }
 
-export async function openTestRedis(db: number): Promise<RedisClient> {
+export function silentLogger(): Logger {
   const logger = defaultLogger('cli-test');
   logger.level = 'silent';
-  const redis = await connectRedis({ url: redisUrl(db) }, logger, 'test');
+  return logger;
+}
+
+export async function openTestRedis(db: number): Promise<RedisClient> {
+  const redis = await connectRedis({ url: redisUrl(db) }, silentLogger(), 'test');
   await redis.flushDb();
   return redis;
 }
