@@ -1,0 +1,183 @@
+/**
+ * services, nodes, routes, health, healthlog against a live cluster in Redis
+ * database 12: two instances of a hydra-ts service, one service on the
+ * published hydra@1.9.3, and dead entries as Hydra leaves them behind.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { RedisClient } from '@hydra-ts/core';
+import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, waitFor, CLI_ROOT, type Child } from './helpers.js';
+
+const DB = 12;
+const URL = redisUrl(DB);
+const FIXTURE = join(CLI_ROOT, 'dist', 'test', 'fixtures', 'service.js');
+const DEAD_ID = 'dead0000000000000000000000000001';
+const RECENTLY_DEAD_ID = 'dead0000000000000000000000000002';
+const GONE_ID = 'dead0000000000000000000000000003';
+
+let redis: RedisClient;
+let home: { home: string; remove(): void };
+const alpha: Array<{ instanceId: string; port: number }> = [];
+let legacy: { instanceID: string; port: number };
+
+const run = (args: string[]) => cli(args, { home: home.home, env: { HYDRA_REDIS_URL: URL } });
+const runJson = <T>(args: string[]) => cliJson<T>(args, { home: home.home, env: { HYDRA_REDIS_URL: URL } });
+
+interface NodeJson {
+  serviceName: string;
+  instanceID: string;
+  port: number;
+  ip: string;
+  elapsed: number;
+  alive: boolean;
+}
+
+async function ready(child: Child, what: string): Promise<string> {
+  return waitFor(what, () => child.lines.find((l) => l.startsWith('READY ')), 15000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${child.output()}`);
+  });
+}
+
+function deadEntry(id: string, serviceName: string, secondsAgo: number): string {
+  return JSON.stringify({
+    serviceName,
+    serviceDescription: 'gone',
+    version: '0.0.1',
+    instanceID: id,
+    updatedOn: new Date(Date.now() - secondsAgo * 1000).toISOString(),
+    processID: 1,
+    ip: '127.0.0.1',
+    port: '4999', // Hydra writes a configured port as a string
+    hostName: 'old-host',
+  });
+}
+
+before(async () => {
+  redis = await openTestRedis(DB);
+  home = tempHome();
+  for (let i = 0; i < 2; i++) {
+    const child = startChild([FIXTURE, 'alpha-service'], { HYDRA_REDIS_URL: URL });
+    alpha.push(JSON.parse((await ready(child, 'alpha-service')).slice(6)) as { instanceId: string; port: number });
+  }
+  const script = `
+    const hydra = require('hydra');
+    hydra.init({ hydra: { serviceName: 'legacy-svc', serviceType: 'legacy', serviceDescription: 'hydra 1.9.3', serviceIP: '127.0.0.1', servicePort: 0, redis: { url: process.env.HYDRA_REDIS_URL } } })
+      .then(() => hydra.registerService())
+      .then((reg) => hydra.registerRoutes(['[get]/v1/legacy/ping']).then(() => console.log('READY ' + JSON.stringify({ instanceID: hydra.getInstanceID(), port: reg.servicePort }))))
+      .catch((err) => { console.log('FAILED ' + err.message); process.exit(1); });
+    process.on('SIGTERM', () => hydra.shutdown().then(() => process.exit(0)));`;
+  const hydraChild = startChild(['-e', script], { HYDRA_REDIS_URL: URL });
+  legacy = JSON.parse((await ready(hydraChild, 'hydra@1.9.3 service')).slice(6)) as { instanceID: string; port: number };
+
+  await redis.hSet('hydra:service:nodes', DEAD_ID, deadEntry(DEAD_ID, 'alpha-service', 7200));
+  await redis.hSet('hydra:service:nodes', RECENTLY_DEAD_ID, deadEntry(RECENTLY_DEAD_ID, 'alpha-service', 30));
+  await redis.set('hydra:service:gone-service:service', JSON.stringify({ serviceName: 'gone-service', type: 'gone', registeredOn: '2020-01-01T00:00:00.000Z' }));
+  await redis.hSet('hydra:service:nodes', GONE_ID, deadEntry(GONE_ID, 'gone-service', 90000));
+});
+
+after(async () => {
+  await stopAllChildren();
+  await closeRedis(redis);
+  home.remove();
+});
+
+test('services lists every registered service with its live instance count', async () => {
+  const services = await runJson<Array<{ serviceName: string; type: string; registeredOn: string; instances: number }>>(['services']);
+  assert.deepEqual(
+    services.map((s) => [s.serviceName, s.type, s.instances]),
+    [
+      ['alpha-service', 'fixture', 2],
+      ['gone-service', 'gone', 0],
+      ['legacy-svc', 'legacy', 1],
+    ],
+  );
+  assert.ok(services.every((s) => !Number.isNaN(Date.parse(s.registeredOn))));
+  assert.deepEqual((await runJson<Array<{ serviceName: string }>>(['services', 'legacy-svc'])).map((s) => s.serviceName), ['legacy-svc']);
+});
+
+test('nodes shows every instance, hydra-ts and Hydra alike, with age and liveness', async () => {
+  const nodes = await runJson<NodeJson[]>(['nodes']);
+  const byId = new Map(nodes.map((n) => [n.instanceID, n]));
+  for (const a of alpha) assert.deepEqual([byId.get(a.instanceId)?.alive, byId.get(a.instanceId)?.port], [true, a.port]);
+  assert.deepEqual([byId.get(legacy.instanceID)?.serviceName, byId.get(legacy.instanceID)?.alive, byId.get(legacy.instanceID)?.port], ['legacy-svc', true, legacy.port]);
+  const dead = byId.get(DEAD_ID)!;
+  assert.equal(dead.alive, false);
+  assert.equal(dead.port, 4999, 'a port Hydra stored as a string is read as a number');
+  assert.ok(dead.elapsed >= 7200 && dead.elapsed < 7300, `elapsed ${dead.elapsed}`);
+  assert.equal(nodes.length, 6);
+
+  const onlyAlpha = await runJson<NodeJson[]>(['nodes', 'alpha-service']);
+  assert.deepEqual(onlyAlpha.map((n) => n.instanceID).sort(), [...alpha.map((a) => a.instanceId), DEAD_ID, RECENTLY_DEAD_ID].sort());
+  assert.deepEqual(onlyAlpha.map((n) => n.alive), [true, true, false, false], 'live instances first');
+});
+
+test('the nodes table marks dead instances and shows how long ago each was seen', async () => {
+  const r = await run(['nodes', '--table']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^SERVICE\s+INSTANCE\s+VERSION\s+ADDRESS\s+PID\s+HOST\s+LAST SEEN\s+STATUS$/);
+  assert.match(lines.find((l) => l.includes(DEAD_ID))!, /127\.0\.0\.1:4999\s+1\s+old-host\s+2h 0m ago\s+DEAD$/);
+  assert.match(lines.find((l) => l.includes(GONE_ID))!, /1d 1h ago\s+DEAD$/);
+  for (const a of alpha) assert.match(lines.find((l) => l.includes(a.instanceId))!, new RegExp(`127\\.0\\.0\\.1:${a.port}\\s.*\\d+s ago\\s+up$`));
+});
+
+test('routes shows what each service published, or one service', async () => {
+  const routes = await runJson<Record<string, string[]>>(['routes']);
+  assert.deepEqual(Object.keys(routes), ['alpha-service', 'legacy-svc']);
+  assert.deepEqual(routes['alpha-service'], ['[get]/alpha-service', '[get]/alpha-service/', '[get]/alpha-service/:rest', '[get]/v1/hello', '[post]/v1/echo']);
+  assert.ok(routes['legacy-svc']!.includes('[get]/v1/legacy/ping'));
+  assert.deepEqual(await runJson<Record<string, string[]>>(['routes', 'legacy-svc']), { 'legacy-svc': routes['legacy-svc'] });
+  const table = await run(['routes', 'alpha-service', '--table']);
+  assert.match(table.stdout, /^alpha-service\s+POST\s+\/v1\/echo$/m);
+});
+
+test('health shows the reports of live instances; the table marks the dead', async () => {
+  // Hydra's own health key lives 3 s and is refreshed every 5 s, so it is polled for.
+  const health = await waitFor('health of every live instance', async () => {
+    const h = await runJson<Array<Array<{ serviceName: string; instanceID: string; memory: { rss: number } }>>>(['health']);
+    const ids = h.flat().map((d) => d.instanceID);
+    return [...alpha.map((a) => a.instanceId), legacy.instanceID].every((id) => ids.includes(id)) ? h : undefined;
+  });
+  assert.deepEqual(health.map((s) => s[0]!.serviceName), ['alpha-service', 'legacy-svc']);
+  assert.ok(health.flat().every((d) => d.memory.rss > 0));
+
+  const alphaOnly = await runJson<Array<Array<{ instanceID: string }>>>(['health', 'alpha-service']);
+  assert.equal(alphaOnly.length, 1);
+  assert.deepEqual(alphaOnly[0]!.map((d) => d.instanceID).sort(), alpha.map((a) => a.instanceId).sort());
+
+  const table = await run(['health', 'alpha-service', '--table']);
+  assert.match(table.stdout, new RegExp(`${DEAD_ID}.*DEAD$`, 'm'));
+  for (const a of alpha) assert.match(table.stdout, new RegExp(`${a.instanceId}\\s+\\d+\\s+\\S+\\s+[\\d.]+ MB\\s+[\\d.]+ MB\\s+\\S+.*\\s+up$`, 'm'));
+});
+
+test('healthlog shows the log of every instance, not only the first', async () => {
+  const logs = await runJson<Array<{ instanceId: string; entries: Array<{ type: string; msg: string }> }>>(['healthlog', 'alpha-service']);
+  assert.deepEqual(logs.map((l) => l.instanceId).sort(), alpha.map((a) => a.instanceId).sort());
+  for (const l of logs) assert.ok(l.entries.some((e) => e.type === 'info' && /^started on port \d+$/.test(e.msg)));
+  const text = await run(['healthlog', 'alpha-service', '--table']);
+  for (const a of alpha) assert.match(text.stdout, new RegExp(`^${a.instanceId} info \\| \\S+ PID:\\d+: started on port ${a.port}$`, 'm'));
+  assert.equal((await run(['healthlog', 'nobody', '--table'])).stdout, '(no health log for nobody)\n');
+});
+
+test('a service name that cannot be one is refused', async () => {
+  for (const cmd of ['nodes', 'routes', 'health', 'healthlog', 'services']) {
+    const r = await run([cmd, 'Bad*Name']);
+    assert.equal(r.code, 1, cmd);
+    assert.match(r.stderr, /service "Bad\*Name" is not a valid service name/);
+  }
+});
+
+test('nodes --prune removes long-dead entries only', async () => {
+  const r = await run(['nodes', '--prune', '--older-than', '3600', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /pruned 2 dead entries not seen for 1h 0m or more/);
+  const ids = (JSON.parse(r.stdout) as NodeJson[]).map((n) => n.instanceID);
+  assert.ok(!ids.includes(DEAD_ID) && !ids.includes(GONE_ID));
+  assert.ok(ids.includes(RECENTLY_DEAD_ID), 'an entry dead for 30 s is kept');
+  for (const id of [...alpha.map((a) => a.instanceId), legacy.instanceID]) assert.ok(ids.includes(id));
+  assert.equal(await redis.hExists('hydra:service:nodes', DEAD_ID), 0);
+  const bad = await run(['nodes', '--prune', '--older-than', 'soon']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--older-than "soon" must be a whole number of seconds/);
+});
