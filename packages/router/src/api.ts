@@ -1,0 +1,164 @@
+/**
+ * The router API, `/v1/router/*`, with hydra-router's paths and answer shapes
+ * (each in the Hydra envelope). These calls may read Redis; proxied requests never do.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { hostname } from 'node:os';
+import {
+  createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
+  type Hydra,
+} from '@hydra-ts/core';
+import { readJsonBody, sendEnvelope, sendReason, type AnswerContext } from './respond.js';
+import type { RouteLoader } from './route-loader.js';
+import type { PerSecondStats } from './stats.js';
+import type { IssueLog } from './issue-log.js';
+import type { RouterSettings } from './settings.js';
+
+export const ROUTER_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+/** How many health-log entries per instance list/services shows (hydra-router: 3). */
+const SERVICE_LOG_LENGTH = 3;
+
+export interface ApiDeps {
+  hydra: Hydra;
+  routes: RouteLoader;
+  settings: RouterSettings;
+  httpStats: PerSecondStats;
+  wsStats: PerSecondStats;
+  errorStats: PerSecondStats;
+  issues: IssueLog;
+  /** False once the router is shutting down: the health check then fails so load balancers move on. */
+  serving: () => boolean;
+  /** Asks every router (this one included) to reload routes. */
+  broadcastRefresh: (serviceName?: string) => Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, ctx: AnswerContext, param: string) => Promise<void> | void;
+
+export class RouterApi {
+  private readonly getRoutes: Record<string, Handler>;
+  private readonly postRoutes: Record<string, Handler>;
+
+  constructor(private readonly d: ApiDeps) {
+    this.getRoutes = {
+      version: (_q, res, ctx) => sendEnvelope(res, 200, { result: { version: ROUTER_VERSION } }, ctx),
+      health: (_q, res, ctx) => this.health(res, ctx),
+      'list/routes': (_q, res, ctx) => sendEnvelope(res, 200, { result: this.d.routes.list() }, ctx),
+      'list/services': (_q, res, ctx) => this.listServices(res, ctx),
+      'list/nodes': (_q, res, ctx) => this.listNodes(res, ctx),
+      stats: (_q, res, ctx) => this.stats(res, ctx),
+      refresh: (_q, res, ctx, param) => this.refresh(res, ctx, param),
+      log: (_q, res, ctx) => sendEnvelope(res, 200, { result: { logs: this.d.issues.list() } }, ctx),
+    };
+    this.postRoutes = {
+      message: (req, res, ctx) => this.withMessage(req, (m) => this.forward(m, res, ctx)),
+      send: (req, res, ctx) => this.withMessage(req, async (m) => {
+        const sent = await this.d.hydra.sendMessage(m);
+        sendEnvelope(res, 200, { result: { mid: sent.mid } }, ctx);
+      }),
+      queue: (req, res, ctx) => this.withMessage(req, async (m) => {
+        const queued = await this.d.hydra.queueMessage(m);
+        sendEnvelope(res, 200, { result: { mid: queued.mid } }, ctx);
+      }),
+    };
+  }
+
+  /** `rest` is the path after `/v1/router/`. */
+  async handle(req: IncomingMessage, res: ServerResponse, rest: string, ctx: AnswerContext): Promise<void> {
+    let name = rest.replace(/\/+$/, '');
+    let param = '';
+    if (name.startsWith('refresh/')) {
+      param = decodeURIComponent(name.slice('refresh/'.length));
+      name = 'refresh';
+    }
+    const method = req.method ?? 'GET';
+    const handler = method === 'POST' ? this.postRoutes[name] : method === 'GET' || method === 'HEAD' ? this.getRoutes[name] : undefined;
+    if (!handler) {
+      const known = this.getRoutes[name] ? 'GET' : this.postRoutes[name] ? 'POST' : '';
+      if (known) sendReason(res, 405, `${method} /v1/router/${name} is not supported; use ${known}`, ctx, { allow: known });
+      else sendReason(res, 404, `/v1/router/${rest} is not a router API endpoint; see version, health, list/routes, list/services, list/nodes, stats, refresh, log, message, send, queue`, ctx);
+      return;
+    }
+    try {
+      await handler(req, res, ctx, param);
+    } catch (err) {
+      const status = isHydraError(err) ? err.status : 500;
+      sendReason(res, status, errorMessage(err), ctx, status === 413 ? { connection: 'close' } : undefined);
+    }
+  }
+
+  private health(res: ServerResponse, ctx: AnswerContext): void {
+    const h = this.d.hydra;
+    const doc = {
+      ...healthDocument({
+        serviceName: h.serviceName,
+        serviceDescription: h.config.hydra.serviceDescription,
+        serviceType: h.config.hydra.serviceType,
+        version: ROUTER_VERSION,
+        instanceId: h.instanceId,
+        ip: '',
+        port: 0,
+      }),
+      redis: h.redis.isReady ? 'connected' : 'disconnected',
+    };
+    if (this.d.serving()) sendEnvelope(res, 200, { result: doc }, ctx);
+    else sendReason(res, 503, 'router is shutting down; send new requests to another router', ctx);
+  }
+
+  /** hydra-router's shape: one object per live instance, its nodes entry merged with its health and recent log. */
+  private async listServices(res: ServerResponse, ctx: AnswerContext): Promise<void> {
+    const h = this.d.hydra;
+    const items: Record<string, unknown>[] = [];
+    for (const svc of h.discovery.liveServices()) {
+      const [health, logs] = await Promise.all([readHealth(h.redis, svc), readHealthLog(h.redis, svc)]);
+      for (const instance of h.discovery.instances(svc)) {
+        const healthDoc = health.find((x) => x.instanceID === instance.instanceID) ?? {};
+        const log = logs.find((l) => l.instanceId === instance.instanceID)?.entries.slice(0, SERVICE_LOG_LENGTH) ?? [];
+        items.push({ ...instance, ...healthDoc, log });
+      }
+    }
+    sendEnvelope(res, 200, { result: items }, ctx);
+  }
+
+  private async listNodes(res: ServerResponse, ctx: AnswerContext): Promise<void> {
+    const nodes = await readNodes(this.d.hydra.redis);
+    sendEnvelope(res, 200, { instanceID: this.d.hydra.instanceId, hostname: hostname(), version: ROUTER_VERSION, result: nodes }, ctx);
+  }
+
+  private stats(res: ServerResponse, ctx: AnswerContext): void {
+    const { httpStats, wsStats, errorStats } = this.d;
+    sendEnvelope(res, 200, {
+      result: {
+        httpStats: httpStats.raw(),
+        wsStats: wsStats.raw(),
+        errorStats: errorStats.raw(),
+        totals: { http: httpStats.totals(), ws: wsStats.totals(), errors: errorStats.totals() },
+      },
+    }, ctx);
+  }
+
+  private async refresh(res: ServerResponse, ctx: AnswerContext, service: string): Promise<void> {
+    await this.d.broadcastRefresh(service || undefined);
+    sendEnvelope(res, 200, {}, ctx);
+  }
+
+  private async withMessage(req: IncomingMessage, act: (m: ReturnType<typeof createMessage>) => Promise<void>): Promise<void> {
+    const message = createMessage(await readJsonBody(req, this.d.settings.bodyLimitBytes));
+    parseRoute(message.to); // names a malformed `to` before anything is sent
+    this.d.httpStats.log(parseRoute(message.to).serviceName);
+    await act(message);
+  }
+
+  /** POST /v1/router/message: an HTTP call described by a UMF message whose `forward` names the route. */
+  private async forward(m: ReturnType<typeof createMessage>, res: ServerResponse, ctx: AnswerContext): Promise<void> {
+    if (!m.forward) {
+      sendReason(res, 400, 'UMF field "forward" is required: the route to call, e.g. "hello-service:[get]/v1/hello"', ctx);
+      return;
+    }
+    const answer = await this.d.hydra.makeAPIRequest(
+      { to: m.forward, from: `${this.d.hydra.instanceId}@${this.d.hydra.serviceName}:/`, body: m.body },
+      { timeoutMs: this.d.settings.requestTimeoutMs },
+    );
+    sendEnvelope(res, answer.statusCode, { result: answer.result }, ctx);
+  }
+}

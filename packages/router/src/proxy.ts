@@ -1,0 +1,266 @@
+/**
+ * Passing one HTTP request to an instance and its response back, both bodies
+ * streamed (with back-pressure) over the instance's keep-alive pool.
+ *
+ * When an attempt fails before any response byte came back, another instance
+ * is tried only if that cannot run the request twice: the connection was never
+ * established (refused, unreachable, connect timeout), or the method is
+ * idempotent and there is no body. A POST whose connection broke is answered
+ * 502, never replayed. An instance refusing connections leaves the rotation.
+ */
+import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Logger } from '@hydra-ts/core';
+import { errorMessage } from '@hydra-ts/core';
+import type { Upstream, Upstreams } from './upstreams.js';
+import type { RouterSettings } from './settings.js';
+import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+/** Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host']);
+const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+/** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
+const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
+
+type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset';
+
+export interface ProxyOutcome {
+  status: number;
+  instanceId?: string;
+  attempts: number;
+}
+
+export interface ProxyHooks {
+  /** Called once per request when its answer is complete (or abandoned). */
+  done(outcome: ProxyOutcome): void;
+  upstreamError(kind: FailureKind): void;
+}
+
+export class BodyTooLarge extends Error {
+  constructor(limit: number) {
+    super(`request body exceeds the router's limit of ${limit} bytes`);
+  }
+}
+
+/**
+ * The client's body as an async iterable that counts bytes against the limit
+ * and notes whether it was started. Handing undici an iterable rather than the
+ * request stream matters: undici destroys a stream body when an attempt fails,
+ * which would kill the client's connection before it could be answered.
+ */
+class ClientBody {
+  started = false;
+  tooLarge = false;
+
+  constructor(private readonly req: IncomingMessage, private readonly limit: number) {}
+
+  async *chunks(): AsyncGenerator<Buffer> {
+    this.started = true;
+    let seen = 0;
+    for await (const chunk of this.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      seen += chunk.length;
+      if (seen > this.limit) {
+        this.tooLarge = true;
+        throw new BodyTooLarge(this.limit);
+      }
+      yield chunk;
+    }
+  }
+}
+
+function failureKind(err: unknown): FailureKind {
+  if (err instanceof BodyTooLarge) return 'too-large';
+  const code = (err as { code?: string }).code ?? '';
+  if (NEVER_SENT.has(code)) return 'refused';
+  if (POOL_GONE.has(code)) return 'gone';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+  return 'reset';
+}
+
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The headers an instance sees: the client's, minus hop-by-hop ones, plus X-Forwarded-* and the request id. */
+export function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const h = req.headers;
+  for (const name in h) {
+    const value = h[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = h['x-forwarded-for'];
+  out['x-forwarded-for'] = prior ? `${prior}, ${remote}` : remote;
+  out['x-forwarded-proto'] = (h['x-forwarded-proto'] as string | undefined) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+  const host = (h['x-forwarded-host'] as string | undefined) ?? h.host;
+  if (host) out['x-forwarded-host'] = host;
+  out[REQUEST_ID] = requestId;
+  return out;
+}
+
+function responseHeaders(headers: IncomingHttpHeaders, ctx: AnswerContext): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ...ctx.cors };
+  for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name];
+  out[REQUEST_ID] = ctx.requestId;
+  return out;
+}
+
+export interface ProxyRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  serviceName: string;
+  /** Path and query as the instance should see them. */
+  path: string;
+  ctx: AnswerContext;
+  hooks: ProxyHooks;
+}
+
+/** One request's journey through one or more attempts. */
+export class ProxyCall {
+  private readonly tried = new Set<Upstream>();
+  private readonly method: string;
+  private readonly headers: Record<string, string | string[]>;
+  private readonly body?: ClientBody;
+  private clientGone = false;
+  private controller?: Dispatcher.DispatchController;
+  private finished = false;
+
+  constructor(
+    private readonly r: ProxyRequest,
+    private readonly upstreams: Upstreams,
+    private readonly settings: RouterSettings,
+    private readonly logger: Logger,
+  ) {
+    this.method = r.req.method ?? 'GET';
+    this.headers = forwardHeaders(r.req, r.ctx.requestId);
+    if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
+    r.res.once('close', () => {
+      if (!r.res.writableFinished) {
+        this.clientGone = true;
+        this.controller?.abort(new Error('client closed the connection'));
+        this.finish(499);
+      }
+    });
+  }
+
+  start(): void {
+    const declared = Number(this.r.req.headers['content-length'] ?? 0);
+    if (declared > this.settings.bodyLimitBytes) {
+      this.answerTooLarge();
+      return;
+    }
+    this.attempt(undefined);
+  }
+
+  private answerTooLarge(): void {
+    // The unread body would otherwise be parsed as the next request on this connection.
+    sendReason(this.r.res, 413, `request body is larger than the router's limit of ${this.settings.bodyLimitBytes} bytes (config field bodyLimit)`, this.r.ctx, { connection: 'close' });
+    this.finish(413);
+  }
+
+  private attempt(lastError: string | undefined): void {
+    const { serviceName } = this.r;
+    const upstream = this.tried.size < this.settings.maxAttempts ? this.upstreams.choose(serviceName, this.tried) : undefined;
+    if (!upstream) {
+      const reason = this.tried.size === 0
+        ? `Unavailable ${serviceName} instances: no live instance is registered; start one or check that its heartbeat reaches Redis`
+        : `Unavailable ${serviceName} instances: ${this.tried.size} tried, last error: ${lastError}`;
+      sendReason(this.r.res, 503, reason, this.r.ctx);
+      this.finish(503);
+      return;
+    }
+    this.tried.add(upstream);
+    upstream.outstanding++;
+    let responded = false;
+    let settled = false;
+    const settle = () => {
+      if (!settled) {
+        settled = true;
+        upstream.outstanding--;
+      }
+    };
+    const res = this.r.res;
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart: (controller) => {
+        this.controller = controller;
+        if (this.clientGone) controller.abort(new Error('client closed the connection'));
+      },
+      onResponseStart: (controller, statusCode, headers, statusMessage) => {
+        responded = true;
+        upstream.succeeded();
+        res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
+        res.on('drain', () => controller.resume());
+      },
+      onResponseData: (controller, chunk) => {
+        if (!res.write(chunk)) controller.pause();
+      },
+      onResponseEnd: () => {
+        settle();
+        res.end();
+        this.finish(res.statusCode, upstream.instanceId);
+      },
+      onResponseError: (_controller, err) => {
+        settle();
+        if (this.clientGone) return;
+        if (responded) {
+          // Part of the response is out: all we can do is cut it, so the client sees it incomplete.
+          this.logger.warn({ reqId: this.r.ctx.requestId, service: serviceName, instance: upstream.instanceId, err: errorMessage(err) }, 'upstream failed mid-response');
+          this.r.hooks.upstreamError('reset');
+          res.destroy();
+          this.finish(502, upstream.instanceId);
+          return;
+        }
+        this.failed(upstream, err);
+      },
+    };
+    upstream.pool.dispatch(
+      {
+        path: this.r.path,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        // undici takes async iterables as bodies (core/request.js) though its types list only streams.
+        body: this.body ? (this.body.chunks() as unknown as Readable) : undefined,
+        headersTimeout: this.settings.requestTimeoutMs,
+        bodyTimeout: this.settings.requestTimeoutMs,
+      },
+      handler,
+    );
+  }
+
+  private failed(upstream: Upstream, err: unknown): void {
+    const kind = failureKind(err);
+    const message = errorMessage(err);
+    this.r.hooks.upstreamError(kind);
+    if (kind === 'too-large' || this.body?.tooLarge) {
+      this.answerTooLarge();
+      return;
+    }
+    if (kind === 'refused') this.upstreams.eject(upstream, message);
+    const neverSent = (kind === 'refused' || kind === 'gone') && !this.body?.started;
+    const replayable = kind === 'reset' && IDEMPOTENT.has(this.method) && !this.body;
+    if (neverSent || replayable) {
+      this.logger.debug({ reqId: this.r.ctx.requestId, instance: upstream.instanceId, err: message }, 'trying another instance');
+      this.attempt(`${upstream.instanceId}: ${message}`);
+      return;
+    }
+    const { serviceName } = this.r;
+    if (kind === 'timeout') {
+      sendReason(this.r.res, 504, `${serviceName} instance ${upstream.instanceId} sent no response within ${this.settings.requestTimeoutMs} ms (config field requestTimeout, seconds)`, this.r.ctx);
+      this.finish(504, upstream.instanceId);
+      return;
+    }
+    const why = IDEMPOTENT.has(this.method) ? 'its body was already sent' : `${this.method} is not idempotent`;
+    sendReason(this.r.res, 502, `${this.method} to ${serviceName} instance ${upstream.instanceId} failed (${message}) and was not retried: ${why}, so it may have been processed`, this.r.ctx);
+    this.finish(502, upstream.instanceId);
+  }
+
+  private finish(status: number, instanceId?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.r.hooks.done({ status, instanceId, attempts: this.tried.size });
+  }
+}

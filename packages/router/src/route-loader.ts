@@ -1,0 +1,69 @@
+/**
+ * Keeps the route table in step with Redis: everything at start, one service on
+ * its refresh broadcast or when an instance of it comes up (which also repairs a
+ * missed broadcast). Requests never wait on this; they match against the last
+ * table loaded.
+ */
+import { readRoutes, errorMessage, type RedisClient, type Logger } from '@hydra-ts/core';
+import { RouteTable, parseRouteString, type RouteEntry } from './route-table.js';
+
+/**
+ * Hydra's self routes (`/<svc>`, `/<svc>/`, `/<svc>/:rest`) mark a service as directly
+ * addressable; direct addressing strips the service segment, which is what a caller of
+ * `/<svc>/x` means, so they are handled there rather than matched as patterns.
+ */
+function isSelfRoute(serviceName: string, pattern: string): boolean {
+  return pattern === `/${serviceName}` || pattern === `/${serviceName}/` || pattern === `/${serviceName}/:rest`;
+}
+
+export function toEntries(serviceName: string, routes: string[]): RouteEntry[] {
+  return routes
+    .map((r) => parseRouteString(serviceName, r))
+    .filter((e): e is RouteEntry => e !== null && !isSelfRoute(serviceName, e.pattern));
+}
+
+export class RouteLoader {
+  readonly table = new RouteTable();
+  /** Registered route strings per service, as stored (for /v1/router/list/routes). */
+  private readonly registered = new Map<string, string[]>();
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly selfService: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Reloads one service's routes, or all when `serviceName` is undefined. Never throws. */
+  async reload(serviceName?: string): Promise<void> {
+    try {
+      const routes = await readRoutes(this.redis, serviceName);
+      if (serviceName === undefined) {
+        this.registered.clear();
+        const all = new Map<string, RouteEntry[]>();
+        for (const [svc, list] of Object.entries(routes)) {
+          if (svc === this.selfService) continue;
+          this.registered.set(svc, list);
+          all.set(svc, toEntries(svc, list));
+        }
+        this.table.setAll(all);
+      } else if (serviceName !== this.selfService) {
+        const list = routes[serviceName] ?? [];
+        if (list.length) this.registered.set(serviceName, list);
+        else this.registered.delete(serviceName);
+        this.table.setService(serviceName, toEntries(serviceName, list));
+      }
+      this.logger.debug({ service: serviceName ?? '*' }, 'routes reloaded');
+    } catch (err) {
+      this.logger.warn({ service: serviceName ?? '*', err: errorMessage(err) }, 'could not reload routes; keeping the previous table');
+    }
+  }
+
+  /** Services with registered routes and their route strings, sorted by name. */
+  list(): Array<{ serviceName: string; routes: string[] }> {
+    return [...this.registered.keys()].sort().map((serviceName) => ({ serviceName, routes: this.registered.get(serviceName)! }));
+  }
+
+  knows(serviceName: string): boolean {
+    return this.registered.has(serviceName);
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The gateway: one registered `hydra-router` instance that serves HTTP on its
+ * service port. A request is answered by the router itself (`/v1/router/*`,
+ * `/metrics`, the dashboard at `/`) or matched against the route table (or
+ * addressed directly as `/<service>/...`) and proxied to a live instance.
+ * Membership and routes live in memory and follow Redis by events; nothing on
+ * the request path touches Redis.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  Hydra, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
+  type ConfigDocument, type Logger, type UMFMessage,
+} from '@hydra-ts/core';
+import { readSettings, type RouterSettings } from './settings.js';
+import { STRATEGIES } from './balancer.js';
+import { Upstreams } from './upstreams.js';
+import { RouteLoader } from './route-loader.js';
+import { ProxyCall } from './proxy.js';
+import { RouterApi } from './api.js';
+import { RouterMetrics } from './metrics.js';
+import { PerSecondStats } from './stats.js';
+import { IssueLog } from './issue-log.js';
+import { ClientQueue } from './client-queue.js';
+import { WsGateway } from './ws-gateway.js';
+import { Dashboard } from './dashboard.js';
+import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
+
+export const ROUTER_SERVICE = 'hydra-router';
+
+/** The routes the router registers for itself, as hydra-router does, so tools list them. */
+const OWN_ROUTES = [
+  '[get]/', '[get]/metrics', '[get]/v1/router/health', '[get]/v1/router/list/:thing', '[get]/v1/router/version',
+  '[get]/v1/router/refresh', '[get]/v1/router/refresh/:service', '[get]/v1/router/log', '[get]/v1/router/stats',
+  '[get]/v1/router/events', '[post]/v1/router/message', '[post]/v1/router/send', '[post]/v1/router/queue',
+];
+
+/** A client's request id is reused when it is a sane token; anything else is replaced. */
+const CLIENT_REQUEST_ID = /^[\w.:@-]{1,128}$/;
+
+export interface RouterOptions {
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+const ROUTER_DEFAULTS = { serviceName: ROUTER_SERVICE, serviceType: 'router', serviceDescription: 'Service Router' };
+
+/** The config document: the file (if any) with the router's name and defaults filled in. */
+export async function routerConfig(path: string | undefined): Promise<ConfigDocument> {
+  const doc = path ? ((await readJsonFile(path)) as Record<string, unknown>) : {};
+  const hydra = (doc.hydra ?? {}) as Record<string, unknown>;
+  return { ...doc, hydra: { ...ROUTER_DEFAULTS, ...hydra, serviceName: ROUTER_SERVICE } } as unknown as ConfigDocument;
+}
+
+export class Router {
+  readonly settings: RouterSettings;
+  readonly server: Server;
+  readonly metrics: RouterMetrics;
+  private readonly upstreams: Upstreams;
+  private readonly routes: RouteLoader;
+  private readonly api: RouterApi;
+  private readonly ws: WsGateway;
+  private readonly dashboard: Dashboard;
+  private readonly httpStats = new PerSecondStats();
+  private readonly wsStats = new PerSecondStats();
+  private readonly errorStats = new PerSecondStats();
+  private readonly issues = new IssueLog();
+  private readonly tokenDigest?: Buffer;
+  private readonly logger: Logger;
+  private serving = false;
+  private closing?: Promise<void>;
+
+  private constructor(readonly hydra: Hydra) {
+    this.logger = hydra.logger;
+    this.settings = readSettings(hydra.config as Record<string, unknown>);
+    if (this.settings.routerToken) this.tokenDigest = digest(this.settings.routerToken);
+    const strategy = STRATEGIES[this.settings.balancing]!();
+    this.upstreams = new Upstreams(hydra.discovery, strategy, {
+      connections: this.settings.upstreamConnections,
+      keepAliveTimeoutMs: 30_000,
+      connectTimeoutMs: 2000,
+    }, this.logger, ROUTER_SERVICE);
+    this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
+    this.metrics = new RouterMetrics(() => Object.fromEntries(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
+    this.api = new RouterApi({
+      hydra,
+      routes: this.routes,
+      settings: this.settings,
+      httpStats: this.httpStats,
+      wsStats: this.wsStats,
+      errorStats: this.errorStats,
+      issues: this.issues,
+      serving: () => this.serving,
+      broadcastRefresh: (svc) => this.broadcastRefresh(svc),
+    });
+    this.ws = new WsGateway({
+      hydra,
+      settings: this.settings,
+      queue: new ClientQueue(hydra.redis, this.settings.wsQueueMax, this.settings.wsQueueTtlS, this.logger),
+      wsStats: this.wsStats,
+      errorStats: this.errorStats,
+      metrics: this.metrics,
+      logger: this.logger,
+    });
+    this.dashboard = new Dashboard({
+      hydra,
+      routes: this.routes,
+      httpStats: this.httpStats,
+      errorStats: this.errorStats,
+      wsClients: () => this.ws.size,
+      logger: this.logger,
+    });
+    this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => this.onRequest(req, res));
+    this.ws.attach(this.server);
+  }
+
+  /**
+   * Starts a router from a config document (or file path): connects to Redis,
+   * listens on the service port, registers `hydra-router`, loads the routes.
+   */
+  static async start(config: ConfigDocument | string | undefined, options: RouterOptions = {}): Promise<Router> {
+    const doc = typeof config === 'object' ? { ...config, hydra: { ...ROUTER_DEFAULTS, ...config.hydra, serviceName: ROUTER_SERVICE } } : await routerConfig(config);
+    const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env });
+    let router: Router;
+    try {
+      router = new Router(hydra);
+    } catch (err) {
+      await hydra.close();
+      throw err;
+    }
+    try {
+      await router.begin();
+    } catch (err) {
+      await router.close();
+      throw err;
+    }
+    return router;
+  }
+
+  private async begin(): Promise<void> {
+    const hydra = this.hydra;
+    hydra.onMessage((m) => this.onMessage(m));
+    hydra.discovery.on('up', (i) => {
+      if (i.serviceName !== ROUTER_SERVICE) void this.routes.reload(i.serviceName);
+    });
+    hydra.discovery.on('down', (i) => {
+      if (i.serviceName !== ROUTER_SERVICE) this.issues.add('info', `${i.serviceName} instance ${i.instanceID} (${i.ip}:${i.port}) is gone`);
+    });
+    const port = await hydra.listen(this.server);
+    await hydra.registerService();
+    await hydra.registerRoutes(OWN_ROUTES);
+    await this.routes.reload();
+    this.serving = true;
+    this.logger.info({ port, balancing: this.settings.balancing }, 'hydra-router ready');
+  }
+
+  get port(): number {
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : 0;
+  }
+
+  private async onMessage(m: UMFMessage): Promise<void> {
+    if (m.body.action === 'refresh') {
+      const svc = m.body.serviceName;
+      await this.routes.reload(typeof svc === 'string' && svc ? svc : undefined);
+      return;
+    }
+    try {
+      await this.ws.deliver(m);
+    } catch (err) {
+      this.logger.warn({ mid: m.mid, err: errorMessage(err) }, 'could not deliver a message to a WebSocket client');
+    }
+  }
+
+  /** Tells every router on this Redis (this one too) to reload the routes of one service or all. */
+  private async broadcastRefresh(serviceName?: string): Promise<void> {
+    const body: Record<string, unknown> = { action: 'refresh' };
+    if (serviceName) body.serviceName = serviceName;
+    const m = createMessage({ to: `${ROUTER_SERVICE}:/refresh`, from: `${this.hydra.instanceId}@${ROUTER_SERVICE}:/`, body });
+    await this.hydra.redis.publish(channels.service(ROUTER_SERVICE), JSON.stringify(toShort(m)));
+  }
+
+  // --- requests ------------------------------------------------------------
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const given = req.headers[REQUEST_ID];
+    const requestId = typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+    const ctx: AnswerContext = { requestId, cors: this.settings.cors };
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+
+    if (method === 'OPTIONS' && req.headers['access-control-request-method'] && Object.keys(this.settings.cors).length) {
+      res.writeHead(204, { ...this.settings.cors, [REQUEST_ID]: requestId, 'content-length': 0 });
+      res.end();
+      this.account('router', method, 204, started, requestId, url);
+      return;
+    }
+    if (path === '/' || path === '/metrics' || path.startsWith('/v1/router/')) {
+      void this.ownRequest(req, res, path, url, ctx).finally(() => this.account('router', method, res.statusCode, started, requestId, url));
+      return;
+    }
+
+    const alive = (svc: string) => this.upstreams.has(svc);
+    let serviceName: string | undefined;
+    let forwardPath = url;
+    const match = this.routes.table.match(method, path, alive);
+    if (match) {
+      serviceName = match.entry.serviceName;
+    } else {
+      // Direct addressing: /<serviceName>/rest/of/path goes to /rest/of/path.
+      const slash = path.indexOf('/', 1);
+      const first = decodeSegment(path.slice(1, slash < 0 ? undefined : slash));
+      if (first && (this.upstreams.has(first) || this.routes.knows(first)) && first !== ROUTER_SERVICE) {
+        serviceName = first;
+        forwardPath = (slash < 0 ? '/' : url.slice(slash)) || '/';
+        if (slash < 0 && q >= 0) forwardPath = `/${url.slice(q)}`;
+      }
+    }
+    if (!serviceName) {
+      this.noRoute(req, res, method, path, ctx, started);
+      return;
+    }
+    const svc = serviceName;
+    this.httpStats.log(svc);
+    new ProxyCall({
+      req,
+      res,
+      serviceName: svc,
+      path: forwardPath,
+      ctx,
+      hooks: {
+        done: (o) => {
+          if (o.status >= 500) this.errorStats.log(svc);
+          this.account(svc, method, o.status, started, requestId, url, o.instanceId);
+        },
+        upstreamError: (kind) => {
+          this.metrics.upstreamError(svc, kind);
+          if (kind !== 'too-large') this.issues.add('error', `${method} ${url} → ${svc}: upstream ${kind} [${requestId}]`);
+        },
+      },
+    }, this.upstreams, this.settings, this.logger).start();
+  }
+
+  private noRoute(_req: IncomingMessage, res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {
+    const always = () => true;
+    const dead = this.routes.table.match(method, path, always);
+    if (dead) {
+      const svc = dead.entry.serviceName;
+      sendReason(res, 503, `Unavailable ${svc} instances: ${method} ${path} is a route of ${svc}, which has no live instance; start one or check that its heartbeat reaches Redis`, ctx);
+      this.errorStats.log(svc);
+      this.account(svc, method, 503, started, ctx.requestId, path);
+      return;
+    }
+    const allowed = this.routes.table.allowedMethods(path, (s) => this.upstreams.has(s));
+    if (allowed.length) {
+      sendReason(res, 405, `${method} is not a registered method of ${path}; registered: ${allowed.join(', ')}`, ctx, { allow: allowed.join(', ') });
+      this.account('none', method, 405, started, ctx.requestId, path);
+      return;
+    }
+    sendReason(res, 404, `no route matches ${method} ${path}: no live service registered it and its first segment names no live service (see /v1/router/list/routes)`, ctx);
+    this.account('none', method, 404, started, ctx.requestId, path);
+  }
+
+  private async ownRequest(req: IncomingMessage, res: ServerResponse, path: string, url: string, ctx: AnswerContext): Promise<void> {
+    if (this.settings.disableRouterEndpoint && path !== '/v1/router/health') {
+      sendReason(res, 404, 'the router API is disabled on this router (config field disableRouterEndpoint)', ctx);
+      return;
+    }
+    if (!this.authorized(req, url) && path !== '/v1/router/health') {
+      sendReason(res, 401, 'this router API needs the router token: add ?token=<routerToken> or an "Authorization: Bearer <routerToken>" header', ctx, { 'www-authenticate': 'Bearer' });
+      return;
+    }
+    try {
+      if (path === '/') {
+        this.dashboard.page(res, ctx);
+      } else if (path === '/metrics') {
+        const text = await this.metrics.text();
+        res.writeHead(200, { ...ctx.cors, 'content-type': this.metrics.contentType, [REQUEST_ID]: ctx.requestId });
+        res.end(text);
+      } else if (path === '/v1/router/events') {
+        this.dashboard.stream(req, res, ctx);
+      } else {
+        await this.api.handle(req, res, path.slice('/v1/router/'.length), ctx);
+      }
+    } catch (err) {
+      this.logger.error({ reqId: ctx.requestId, err: errorMessage(err) }, 'router API call failed');
+      if (!res.headersSent) sendJson(res, 500, { statusCode: 500, statusMessage: 'Server Error', result: { reason: errorMessage(err) } }, ctx);
+    }
+  }
+
+  /** Health checks stay open so load balancers need no secret. Constant-time compare of digests. */
+  private authorized(req: IncomingMessage, url: string): boolean {
+    if (!this.tokenDigest) return true;
+    const auth = req.headers.authorization;
+    let given = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    if (given === undefined) {
+      const q = url.indexOf('?');
+      given = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)).get('token') ?? undefined;
+    }
+    return given !== undefined && timingSafeEqual(digest(given), this.tokenDigest);
+  }
+
+  private account(service: string, method: string, status: number, started: number, requestId: string, url: string, instance?: string): void {
+    const ms = performance.now() - started;
+    this.metrics.request(service, method, status, ms / 1000);
+    if (this.settings.accessLog) this.logger.info({ reqId: requestId, method, url, target: service, upstream: instance, status, ms: Math.round(ms * 10) / 10 }, 'request');
+  }
+
+  // --- lifecycle -------------------------------------------------------------
+
+  /**
+   * Graceful stop: the health check fails at once, presence goes (other
+   * routers and tools stop counting this one), open requests finish, then
+   * connections and Redis are released. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.serving = false;
+      this.dashboard.close();
+      await this.ws.close();
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      await this.hydra.close();
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
+      this.server.closeAllConnections();
+      await this.upstreams.close();
+    })();
+    return this.closing;
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s).toLowerCase();
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The router's own settings: top-level fields of its config document, beside
+ * the `hydra` block, named as hydra-router names them where it has them
+ * (routerToken, disableRouterEndpoint, requestTimeout, cors,
+ * forceMessageSignature, signatureSharedSecret). Validated once, at start,
+ * with errors that name the field.
+ */
+import { HydraError } from '@hydra-ts/core';
+import { STRATEGIES } from './balancer.js';
+
+export interface RouterSettings {
+  /** When set, /v1/router/* needs `?token=` or `Authorization: Bearer`; '' = open. */
+  routerToken: string;
+  /** Turns the /v1/router/* API off entirely (404). */
+  disableRouterEndpoint: boolean;
+  /** Headers added to every answer, and the answer to CORS preflights. Empty = no CORS. */
+  cors: Record<string, string>;
+  /** Time an instance has to send its response headers (hydra-router: `requestTimeout`, seconds). */
+  requestTimeoutMs: number;
+  /** Largest request body passed on; bigger ones get 413. */
+  bodyLimitBytes: number;
+  /** Name of the load-balancing strategy (see balancer.ts). */
+  balancing: string;
+  /** Instances tried for one request when trying again is safe. */
+  maxAttempts: number;
+  /** Most concurrent connections from this router to one instance. */
+  upstreamConnections: number;
+  /** Log one line per proxied request (with its request id). */
+  accessLog: boolean;
+  /** Refuse WebSocket frames that are not signed with signatureSharedSecret. */
+  forceMessageSignature: boolean;
+  signatureSharedSecret: string;
+  /** Messages for a WebSocket client that is away: how many and for how long they are kept. */
+  wsQueueMax: number;
+  wsQueueTtlS: number;
+}
+
+export const DEFAULT_SETTINGS: RouterSettings = {
+  routerToken: '',
+  disableRouterEndpoint: false,
+  cors: {},
+  requestTimeoutMs: 30_000,
+  bodyLimitBytes: 10 * 1024 * 1024,
+  balancing: 'round-robin',
+  maxAttempts: 3,
+  upstreamConnections: 128,
+  accessLog: true,
+  forceMessageSignature: false,
+  signatureSharedSecret: '',
+  wsQueueMax: 100,
+  wsQueueTtlS: 300,
+};
+
+function bad(field: string, problem: string): HydraError {
+  return new HydraError('INVALID_CONFIG', `router config field ${field} ${problem}`);
+}
+
+function positive(doc: Record<string, unknown>, field: string, fallback: number): number {
+  const v = doc[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field, `must be a positive number, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function bool(doc: Record<string, unknown>, field: string, fallback: boolean): boolean {
+  const v = doc[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw bad(field, 'must be true or false');
+  return v;
+}
+
+function str(doc: Record<string, unknown>, field: string, fallback: string): string {
+  const v = doc[field];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string') throw bad(field, 'must be a string');
+  return v;
+}
+
+export function readSettings(doc: Record<string, unknown>): RouterSettings {
+  const cors = doc.cors ?? {};
+  if (typeof cors !== 'object' || cors === null || Array.isArray(cors)) throw bad('cors', 'must be an object of header names to values');
+  const corsHeaders: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cors)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw bad(`cors["${k}"]`, 'must be a string or number');
+    corsHeaders[k.toLowerCase()] = String(v);
+  }
+  const balancing = str(doc, 'balancing', DEFAULT_SETTINGS.balancing);
+  if (!STRATEGIES[balancing]) throw bad('balancing', `"${balancing}" is not one of ${Object.keys(STRATEGIES).join(', ')}`);
+  const settings: RouterSettings = {
+    routerToken: str(doc, 'routerToken', ''),
+    disableRouterEndpoint: bool(doc, 'disableRouterEndpoint', false),
+    cors: corsHeaders,
+    requestTimeoutMs: positive(doc, 'requestTimeout', DEFAULT_SETTINGS.requestTimeoutMs / 1000) * 1000,
+    bodyLimitBytes: Math.floor(positive(doc, 'bodyLimit', DEFAULT_SETTINGS.bodyLimitBytes)),
+    balancing,
+    maxAttempts: Math.floor(positive(doc, 'maxAttempts', DEFAULT_SETTINGS.maxAttempts)),
+    upstreamConnections: Math.floor(positive(doc, 'upstreamConnections', DEFAULT_SETTINGS.upstreamConnections)),
+    accessLog: bool(doc, 'accessLog', true),
+    forceMessageSignature: bool(doc, 'forceMessageSignature', false),
+    signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),
+    wsQueueMax: Math.floor(positive(doc, 'wsQueueMax', DEFAULT_SETTINGS.wsQueueMax)),
+    wsQueueTtlS: Math.floor(positive(doc, 'wsQueueTtl', DEFAULT_SETTINGS.wsQueueTtlS)),
+  };
+  if (settings.forceMessageSignature && !settings.signatureSharedSecret) {
+    throw bad('signatureSharedSecret', 'is required when forceMessageSignature is true');
+  }
+  return settings;
+}

@@ -1,0 +1,70 @@
+/**
+ * hydra-router's `/v1/router/stats` counters: per target (a service name), how
+ * many events happened in each second of the last hour. A ring of 3600 cells
+ * stamped with the epoch second they count, so a stale cell reads as zero
+ * without any timer sweeping it.
+ */
+const WINDOW_S = 3600;
+
+class Ring {
+  readonly counts = new Uint32Array(WINDOW_S);
+  readonly stamps = new Float64Array(WINDOW_S);
+  total = 0;
+
+  add(second: number): void {
+    const cell = second % WINDOW_S;
+    if (this.stamps[cell] !== second) {
+      this.stamps[cell] = second;
+      this.counts[cell] = 0;
+    }
+    this.counts[cell]!++;
+    this.total++;
+  }
+
+  at(second: number): number {
+    const cell = second % WINDOW_S;
+    return this.stamps[cell] === second ? this.counts[cell]! : 0;
+  }
+}
+
+export class PerSecondStats {
+  private readonly rings = new Map<string, Ring>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  log(target: string): void {
+    let ring = this.rings.get(target);
+    if (!ring) this.rings.set(target, (ring = new Ring()));
+    ring.add(Math.floor(this.now() / 1000));
+  }
+
+  /** hydra-router's getRawStats shape: per target, 3600 counts from an hour ago to now. */
+  raw(): Record<string, number[]> {
+    const nowS = Math.floor(this.now() / 1000);
+    const out: Record<string, number[]> = {};
+    for (const [target, ring] of this.rings) {
+      const series = new Array<number>(WINDOW_S);
+      for (let i = 0; i < WINDOW_S; i++) series[i] = ring.at(nowS - WINDOW_S + 1 + i);
+      out[target] = series;
+    }
+    return out;
+  }
+
+  /** Events in the last `seconds` full seconds (the current one excluded), per target. */
+  recent(seconds: number): Record<string, number> {
+    const nowS = Math.floor(this.now() / 1000);
+    const out: Record<string, number> = {};
+    for (const [target, ring] of this.rings) {
+      let sum = 0;
+      for (let s = nowS - seconds; s < nowS; s++) sum += ring.at(s);
+      out[target] = sum;
+    }
+    return out;
+  }
+
+  totals(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [target, ring] of this.rings) out[target] = ring.total;
+    return out;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The instances the router sends requests to: one undici Pool (keep-alive
+ * connections) per live instance, kept in step with core's Discovery, with
+ * passive health. An instance that refuses a connection leaves the rotation at
+ * once and comes back on trial after a back-off; it leaves for good when its
+ * presence expires (Discovery 'down').
+ */
+import { Pool } from 'undici';
+import type { Discovery, Instance, Logger } from '@hydra-ts/core';
+import { errorMessage } from '@hydra-ts/core';
+import type { BalancingStrategy, Candidate } from './balancer.js';
+
+export interface PoolOptions {
+  /** Most concurrent connections to one instance. */
+  connections: number;
+  /** How long an idle upstream connection is kept open (ms). */
+  keepAliveTimeoutMs: number;
+  /** Time allowed to open a TCP connection to an instance (ms). */
+  connectTimeoutMs: number;
+}
+
+const FIRST_EJECTION_MS = 1000;
+const MAX_EJECTION_MS = 30_000;
+
+export class Upstream implements Candidate {
+  outstanding = 0;
+  /** Until when the instance is out of rotation after a refused connection (epoch ms). */
+  ejectedUntil = 0;
+  private failures = 0;
+  readonly pool: Pool;
+  readonly origin: string;
+
+  constructor(readonly instance: Instance, options: PoolOptions) {
+    const host = instance.ip.includes(':') ? `[${instance.ip}]` : instance.ip;
+    this.origin = `http://${host}:${instance.port}`;
+    this.pool = new Pool(this.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      connect: { timeout: options.connectTimeoutMs },
+    });
+  }
+
+  get instanceId(): string {
+    return this.instance.instanceID;
+  }
+
+  get serviceName(): string {
+    return this.instance.serviceName;
+  }
+
+  healthy(now: number): boolean {
+    return this.ejectedUntil <= now;
+  }
+
+  /** Each consecutive refusal doubles the time out of rotation. */
+  eject(now: number): number {
+    const ms = Math.min(FIRST_EJECTION_MS * 2 ** this.failures, MAX_EJECTION_MS);
+    this.failures++;
+    this.ejectedUntil = now + ms;
+    return ms;
+  }
+
+  succeeded(): void {
+    if (this.failures) {
+      this.failures = 0;
+      this.ejectedUntil = 0;
+    }
+  }
+}
+
+export class Upstreams {
+  private readonly services = new Map<string, Map<string, Upstream>>();
+  private readonly onUp = (i: Instance) => this.add(i);
+  private readonly onDown = (i: Instance) => this.remove(i);
+
+  constructor(
+    private readonly discovery: Discovery,
+    private readonly strategy: BalancingStrategy,
+    private readonly options: PoolOptions,
+    private readonly logger: Logger,
+    private readonly selfService: string,
+  ) {
+    for (const svc of discovery.liveServices()) for (const i of discovery.instances(svc)) this.add(i);
+    discovery.on('up', this.onUp);
+    discovery.on('down', this.onDown);
+  }
+
+  private add(instance: Instance): void {
+    // Other routers are peers, not backends.
+    if (instance.serviceName === this.selfService) return;
+    let members = this.services.get(instance.serviceName);
+    if (!members) this.services.set(instance.serviceName, (members = new Map()));
+    if (!members.has(instance.instanceID)) members.set(instance.instanceID, new Upstream(instance, this.options));
+  }
+
+  private remove(instance: Instance): void {
+    const members = this.services.get(instance.serviceName);
+    const upstream = members?.get(instance.instanceID);
+    if (!upstream) return;
+    members!.delete(instance.instanceID);
+    if (members!.size === 0) this.services.delete(instance.serviceName);
+    // Requests already running on it finish (or fail) by themselves; close refuses new ones.
+    upstream.pool.close().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'closing an upstream pool failed'));
+  }
+
+  /** True when the service has at least one live instance (ejected or not). */
+  has(serviceName: string): boolean {
+    return (this.services.get(serviceName)?.size ?? 0) > 0;
+  }
+
+  list(serviceName: string): Upstream[] {
+    return [...(this.services.get(serviceName)?.values() ?? [])];
+  }
+
+  serviceNames(): string[] {
+    return [...this.services.keys()].sort();
+  }
+
+  /**
+   * The next instance for a request, skipping those already tried and those out
+   * of rotation. When every untried instance is ejected, the one due back first
+   * is tried anyway: better a fast refusal than a certain 503.
+   */
+  choose(serviceName: string, tried: ReadonlySet<Upstream>): Upstream | undefined {
+    const members = this.services.get(serviceName);
+    if (!members) return undefined;
+    const now = Date.now();
+    const untried: Upstream[] = [];
+    const healthy: Upstream[] = [];
+    for (const u of members.values()) {
+      if (tried.has(u)) continue;
+      untried.push(u);
+      if (u.healthy(now)) healthy.push(u);
+    }
+    if (healthy.length) return healthy.length === 1 ? healthy[0] : this.strategy.pick(serviceName, healthy);
+    if (untried.length === 0) return undefined;
+    return untried.reduce((a, b) => (b.ejectedUntil < a.ejectedUntil ? b : a));
+  }
+
+  eject(upstream: Upstream, reason: string): void {
+    const ms = upstream.eject(Date.now());
+    this.logger.warn({ service: upstream.serviceName, instance: upstream.instanceId, origin: upstream.origin, reason, outOfRotationMs: ms }, 'instance refused a connection; taken out of rotation');
+  }
+
+  async close(): Promise<void> {
+    this.discovery.off('up', this.onUp);
+    this.discovery.off('down', this.onDown);
+    const all = [...this.services.values()].flatMap((m) => [...m.values()]);
+    this.services.clear();
+    await Promise.allSettled(all.map((u) => u.pool.destroy()));
+  }
+}

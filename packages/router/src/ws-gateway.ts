@@ -1,0 +1,232 @@
+/**
+ * WebSocket messaging as hydra-router's clients know it: short-form UMF both
+ * ways, a `connection` message with the client id, ping → pong, messages to
+ * `svc:/...` relayed with `via = <routerId>-<clientId>@hydra-router:/` so the
+ * service's reply (sent to `via`) comes back to this router and socket.
+ *
+ * A reply for a client this router does not hold (it reconnected elsewhere, or
+ * is away) goes to the client's queue in Redis, and every router is told; the
+ * one holding the client hands the queue over. A client that comes back says
+ * `{typ:"reconnect", bdy:{id}}` (hydra-router's message) or connects with
+ * `?id=<id>`, and gets what was kept. Malformed frames get an error frame
+ * naming the problem and the connection stays open.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import {
+  channels, createMessage, errorMessage, parseMessage, parseRoute, toShort, verify,
+  type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
+} from '@hydra-ts/core';
+import type { ClientQueue } from './client-queue.js';
+import type { RouterSettings } from './settings.js';
+import type { PerSecondStats } from './stats.js';
+import type { RouterMetrics } from './metrics.js';
+
+const CLIENT_ID = /^[0-9a-f]{32}$/;
+/** Router-to-router notice: "a client's queue has messages; whoever holds the client, hand them over". */
+export const DELIVER_TYPE = 'ws.deliver';
+
+const newClientId = () => randomBytes(16).toString('hex');
+
+export interface WsGatewayDeps {
+  hydra: Hydra;
+  settings: RouterSettings;
+  queue: ClientQueue;
+  wsStats: PerSecondStats;
+  errorStats: PerSecondStats;
+  metrics: RouterMetrics;
+  logger: Logger;
+}
+
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly clients = new Map<string, WebSocket>();
+  private readonly ids = new WeakMap<WebSocket, string>();
+  private readonly self: string;
+
+  constructor(private readonly d: WsGatewayDeps) {
+    this.self = `${d.hydra.instanceId}@${d.hydra.serviceName}:/`;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: d.settings.bodyLimitBytes });
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+    });
+  }
+
+  /** Number of connected clients (dashboard, metrics). */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const asked = new URL(req.url ?? '/', 'http://router').searchParams.get('id');
+    const id = asked && CLIENT_ID.test(asked) ? asked : newClientId();
+    const ip = (req.headers['x-forwarded-for'] as string | undefined) ?? req.socket.remoteAddress ?? 'unknown';
+    ws.on('message', (data, isBinary) => void this.onFrame(ws, data, isBinary));
+    ws.on('close', () => this.unbind(ws));
+    ws.on('error', (err) => this.d.logger.debug({ client: this.ids.get(ws), err: errorMessage(err) }, 'WebSocket error'));
+    void this.bind(ws, id, ip);
+  }
+
+  /** Makes `ws` the socket of client `id`, greets it and hands over anything kept for it. */
+  private async bind(ws: WebSocket, id: string, ip: string): Promise<void> {
+    const previous = this.clients.get(id);
+    if (previous && previous !== ws) previous.close(4000, 'the client reconnected on another socket');
+    this.clients.set(id, ws);
+    this.ids.set(ws, id);
+    this.sendTo(ws, { to: `${id}@client:/`, from: this.self, type: 'connection', body: { id, ip } });
+    await this.handOver(id);
+  }
+
+  private unbind(ws: WebSocket): void {
+    const id = this.ids.get(ws);
+    if (id && this.clients.get(id) === ws) this.clients.delete(id);
+  }
+
+  private sendTo(ws: WebSocket, input: Parameters<typeof createMessage>[0]): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(toShort(createMessage(input))));
+    this.d.metrics.ws('out');
+    return true;
+  }
+
+  private sendError(ws: WebSocket, problem: string, original?: UMFMessage): void {
+    this.sendTo(ws, { to: original?.from ?? 'client:/', from: this.self, type: 'error', rmid: original?.mid, body: { error: problem } });
+  }
+
+  private async onFrame(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+    this.d.metrics.ws('in');
+    if (isBinary) {
+      this.sendError(ws, 'binary frames are not accepted: send a UMF message as JSON text');
+      return;
+    }
+    let message: UMFMessage;
+    let route;
+    try {
+      message = parseMessage(data.toString());
+      route = parseRoute(message.to);
+    } catch (err) {
+      this.sendError(ws, errorMessage(err));
+      return;
+    }
+    const { settings } = this.d;
+    if (settings.forceMessageSignature) {
+      if (!message.signature) return this.sendError(ws, 'Not a signed UMF message: this router requires an HMAC-SHA256 "sig" field', message);
+      if (!verify(message, settings.signatureSharedSecret)) return this.sendError(ws, 'Invalid signed UMF message: the signature does not verify', message);
+    }
+    const clientId = this.ids.get(ws)!;
+    this.d.wsStats.log(route.serviceName);
+    try {
+      if (route.serviceName === this.d.hydra.serviceName) await this.toRouter(ws, message);
+      else if (route.httpMethod) await this.throughHttp(ws, message);
+      else await this.relay(clientId, message);
+    } catch (err) {
+      this.d.errorStats.log(route.serviceName);
+      this.sendError(ws, errorMessage(err), message);
+    }
+  }
+
+  private async toRouter(ws: WebSocket, m: UMFMessage): Promise<void> {
+    switch (m.type) {
+      case 'ping':
+        this.sendTo(ws, { to: m.from, from: this.self, rmid: m.mid, type: 'pong', body: { typ: 'pong' } });
+        return;
+      case 'reconnect': {
+        const id = m.body.id;
+        if (typeof id !== 'string' || !CLIENT_ID.test(id)) {
+          this.sendError(ws, 'reconnect message needs bdy.id: the 32-hex-character id from your connection message', m);
+          return;
+        }
+        this.unbind(ws);
+        await this.bind(ws, id, 'reconnect');
+        return;
+      }
+      default:
+        this.sendError(ws, `Unrecognized Hydra Router request: typ "${m.type ?? ''}" (the router answers ping and reconnect)`, m);
+    }
+  }
+
+  /** `svc:[get]/path` from a socket: an HTTP call whose answer comes back as a reply. */
+  private async throughHttp(ws: WebSocket, m: UMFMessage): Promise<void> {
+    const answer = await this.d.hydra.makeAPIRequest(m, { timeoutMs: this.d.settings.requestTimeoutMs });
+    if (answer.statusCode >= 400) this.d.errorStats.log(parseRoute(m.to).serviceName);
+    const result = answer.result;
+    const body = typeof result === 'object' && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
+    this.sendTo(ws, { to: m.from, from: m.to, rmid: m.mid, body: answer.statusCode >= 400 ? { error: true, ...body } : body });
+  }
+
+  private async relay(clientId: string, m: UMFMessage): Promise<void> {
+    await this.d.hydra.sendMessage({ ...m, via: `${this.d.hydra.instanceId}-${clientId}@${this.d.hydra.serviceName}:/` });
+  }
+
+  /**
+   * A message that reached this router over pub/sub. Returns true when it was
+   * for a WebSocket client (delivered, forwarded or kept), false otherwise.
+   */
+  async deliver(m: UMFMessage): Promise<boolean> {
+    if (m.type === DELIVER_TYPE && typeof m.body.clientId === 'string') {
+      if (this.clients.has(m.body.clientId)) await this.handOver(m.body.clientId);
+      return true;
+    }
+    const target = m.via ?? m.forward;
+    if (!target) return false;
+    let clientId: string;
+    try {
+      const r = parseRoute(target);
+      if (r.serviceName !== this.d.hydra.serviceName && m.via) return false;
+      clientId = m.via ? r.subId : r.instance;
+    } catch {
+      return false;
+    }
+    if (!CLIENT_ID.test(clientId)) return false;
+    const { via: _via, ...rest } = m;
+    const short = toShort(rest as UMFMessage);
+    const ws = this.clients.get(clientId);
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(short));
+      this.d.metrics.ws('out');
+      return true;
+    }
+    await this.keep(clientId, short);
+    return true;
+  }
+
+  /** Puts a message in the client's queue and tells every router, so the one holding the client sends it. */
+  private async keep(clientId: string, short: ShortUMFMessage): Promise<void> {
+    await this.d.queue.push(clientId, short);
+    this.d.metrics.ws('buffered');
+    const notice = createMessage({ to: `${this.d.hydra.serviceName}:/`, from: this.self, type: DELIVER_TYPE, body: { clientId } });
+    await this.d.hydra.redis.publish(channels.service(this.d.hydra.serviceName), JSON.stringify(toShort(notice)));
+  }
+
+  /** Sends the client everything kept for it; what cannot be sent (socket gone meanwhile) is kept again. */
+  private async handOver(clientId: string): Promise<void> {
+    let kept: ShortUMFMessage[];
+    try {
+      kept = await this.d.queue.takeAll(clientId);
+    } catch (err) {
+      this.d.logger.warn({ clientId, err: errorMessage(err) }, 'could not read the queue of a WebSocket client');
+      return;
+    }
+    for (let i = 0; i < kept.length; i++) {
+      const ws = this.clients.get(clientId);
+      if (!ws || ws.readyState !== WebSocket.OPEN) {
+        for (const m of kept.slice(i)) await this.d.queue.push(clientId, m);
+        return;
+      }
+      ws.send(JSON.stringify(kept[i]));
+      this.d.metrics.ws('out');
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.clients.values()) ws.close(1001, 'router shutting down');
+    this.clients.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Test helpers: real processes (the compiled router bin, backend services) on a
+ * real Redis. Every process started is registered for cleanup and killed by pid
+ * in `after`, also when a test fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { request as undiciRequest, Agent } from 'undici';
+
+export const ROUTER_BIN = join(__dirname, '..', 'src', 'main.js');
+export const BACKEND = join(__dirname, 'fixtures', 'backend.js');
+
+export function redisUrl(db: number): string {
+  return `redis://127.0.0.1:6379/${db}`;
+}
+
+const openRedis = (db: number) => createClient({ url: redisUrl(db) });
+export type TestRedis = ReturnType<typeof openRedis>;
+
+export async function flushDb(db: number): Promise<void> {
+  const client = openRedis(db);
+  await client.connect();
+  await client.flushDb();
+  await client.close();
+}
+
+export async function withRedis<T>(db: number, fn: (c: TestRedis) => Promise<T>): Promise<T> {
+  const client = openRedis(db);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export class Proc {
+  readonly lines: string[] = [];
+  private readonly waiters = new Set<() => void>();
+  exited = false;
+  exitCode: number | null = null;
+
+  constructor(readonly name: string, readonly child: ChildProcess) {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        this.lines.push(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+      for (const w of this.waiters) w();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => {
+      this.exited = true;
+      this.exitCode = code;
+      for (const w of this.waiters) w();
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first output line (parsed as JSON when it is) that satisfies `pred`. */
+  waitLine<T = Record<string, unknown>>(what: string, pred: (json: T) => boolean, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const check = () => {
+        for (; seen < this.lines.length; seen++) {
+          let json: T;
+          try {
+            json = JSON.parse(this.lines[seen]!) as T;
+          } catch {
+            continue;
+          }
+          if (pred(json)) {
+            done();
+            resolve(json);
+            return;
+          }
+        }
+        if (this.exited) {
+          done();
+          reject(new Error(`${this.name} exited (code ${this.exitCode}) before ${what}:\n${this.lines.slice(-20).join('\n')}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`${this.name}: timed out waiting for ${what}:\n${this.lines.slice(-20).join('\n')}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (!this.exited) {
+      try {
+        process.kill(this.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  waitExit(timeoutMs = 10_000): Promise<number | null> {
+    if (this.exited) return Promise.resolve(this.exitCode);
+    return waitFor(`${this.name} to exit`, () => this.exited, timeoutMs).then(() => this.exitCode);
+  }
+}
+
+/** Every process started by a test file; `killAll` in `after`. */
+export class Processes {
+  private readonly all: Proc[] = [];
+
+  start(name: string, script: string, args: string[], env: Record<string, string>): Proc {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', HYDRA_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc = new Proc(name, child);
+    this.all.push(proc);
+    return proc;
+  }
+
+  /** Starts the compiled router bin; resolves with its port once it is ready. */
+  async router(db: number, opts: { config?: string; env?: Record<string, string> } = {}): Promise<{ proc: Proc; port: number; base: string; instanceId: string }> {
+    const proc = this.start('router', ROUTER_BIN, opts.config ? [opts.config] : [], {
+      HYDRA_REDIS_URL: redisUrl(db),
+      HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
+      ...opts.env,
+    });
+    const ready = await proc.waitLine<{ msg?: string; port?: number; instance?: string }>('router ready', (j) => j.msg === 'hydra-router ready');
+    return { proc, port: ready.port!, base: `http://127.0.0.1:${ready.port}`, instanceId: ready.instance! };
+  }
+
+  /** Starts a backend service instance; resolves once it is registered (routes included). */
+  async backend(db: number, serviceName: string, routes: string[] = [], env: Record<string, string> = {}): Promise<{ proc: Proc; port: number; instanceId: string }> {
+    const proc = this.start(`backend ${serviceName}`, BACKEND, [], {
+      HYDRA_LOG_LEVEL: 'warn',
+      HYDRA_REDIS_URL: redisUrl(db),
+      HYDRA_SERVICE: JSON.stringify({ serviceName, servicePort: 0, serviceIP: '127.0.0.1', serviceVersion: '1.2.3' }),
+      BACKEND_ROUTES: JSON.stringify(routes),
+      ...env,
+    });
+    const ready = await proc.waitLine<{ ready?: boolean; port?: number; instanceId?: string }>('backend ready', (j) => j.ready === true);
+    return { proc, port: ready.port!, instanceId: ready.instanceId! };
+  }
+
+  async killAll(): Promise<void> {
+    for (const p of this.all) p.kill('SIGKILL');
+    await Promise.all(this.all.map((p) => p.waitExit(5000).catch(() => undefined)));
+  }
+}
+
+/** A keep-alive HTTP client for the tests (its own pool, closed by the test file). */
+export const agent = new Agent({ keepAliveTimeout: 1000, connections: 64 });
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json<T = Record<string, any>>(): T;
+}
+
+export async function http(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer | AsyncIterable<Buffer> } = {}): Promise<Answer> {
+  const res = await undiciRequest(url, {
+    dispatcher: agent,
+    method: (init.method ?? 'GET') as 'GET',
+    headers: init.headers,
+    body: init.body as string | undefined,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
+}
