@@ -59,6 +59,7 @@ servePeer(
       return { instanceID: hydra.getInstanceID() };
     },
     presence: async ({ svc }) => (await hydra.getServicePresence(svc)).length,
+    cpu: () => process.cpuUsage(),
     expect: ({ n, timeoutMs }) => counter.expect(Number(n), Number(timeoutMs)),
     oneway: ({ n, batch, payload, maxMs }) => sendOneWay(transport, Number(n), Number(batch), String(payload), Number(maxMs)),
     rr: ({ n, concurrency, payload, maxMs, timeoutMs }) => requestReply(transport, Number(n), Number(concurrency), String(payload), Number(maxMs), Number(timeoutMs)),

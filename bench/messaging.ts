@@ -17,6 +17,7 @@
  *
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_ONEWAY (20000), BENCH_RR1 (5000),
  * BENCH_RR64 (20000), BENCH_PAYLOAD_BYTES (128), BENCH_MAX_S per measurement (15),
+ * BENCH_BATCH (100 one-way messages sent together, awaited as a group),
  * BENCH_PEER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile peers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { connectRedis, closeRedis } from '@hydra-ts/core';
+import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
 import type { RoundTrips } from './messaging-loops.js';
 
 const DB = 13;
@@ -37,7 +38,7 @@ const RR64_N = num('BENCH_RR64', 20_000);
 const PAYLOAD = 'x'.repeat(num('BENCH_PAYLOAD_BYTES', 128));
 const MAX_MS = num('BENCH_MAX_S', 15) * 1000;
 const REQUEST_TIMEOUT_MS = 5000;
-const BATCH = 100;
+const BATCH = num('BENCH_BATCH', 100);
 const PEER_NODE_ARGS = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Every peer started, so that the run ends them all, also when it fails half way. */
@@ -131,16 +132,40 @@ interface OneWay {
   sent: number;
   received: number;
   perSecond: number;
+  /** CPU time (user + system) per message received, µs, in the sender and the receiver process. */
+  senderCpuUs: number;
+  receiverCpuUs: number;
+  /** Redis server CPU per message received, µs (the same server serves both implementations). */
+  redisCpuUs: number;
 }
 
-async function oneWay(impl: Impl, n: number): Promise<OneWay> {
+type Cpu = { user: number; system: number };
+const cpuSpent = (a: Cpu, b: Cpu) => b.user - a.user + (b.system - a.system);
+
+/** Redis server CPU time so far, µs (INFO cpu). */
+async function redisCpu(redis: RedisClient): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+
+async function oneWay(impl: Impl, n: number, redis: RedisClient): Promise<OneWay> {
+  const [s0, r0, d0] = await Promise.all([impl.sender.call<Cpu>('cpu'), impl.receiver.call<Cpu>('cpu'), redisCpu(redis)]);
   const t0 = performance.now();
   const counted = impl.receiver.call<{ received: number }>('expect', { n, timeoutMs: MAX_MS + 5000 });
   const { sent } = await impl.sender.call<{ sent: number }>('oneway', { n, batch: BATCH, payload: PAYLOAD, maxMs: MAX_MS });
   // The receiver stops counting at `sent` messages (or its deadline).
   const { received } = await counted;
   const secs = (performance.now() - t0) / 1000;
-  return { sent, received, perSecond: received / secs };
+  const [s1, r1, d1] = await Promise.all([impl.sender.call<Cpu>('cpu'), impl.receiver.call<Cpu>('cpu'), redisCpu(redis)]);
+  return {
+    sent,
+    received,
+    perSecond: received / secs,
+    senderCpuUs: cpuSpent(s0, s1) / received,
+    receiverCpuUs: cpuSpent(r0, r1) / received,
+    redisCpuUs: (d1 - d0) / received,
+  };
 }
 
 interface RR {
@@ -168,8 +193,8 @@ interface RoundResult {
   rr64: RR;
 }
 
-async function measure(impl: Impl, oneWayN: number, rr1N: number, rr64N: number): Promise<RoundResult> {
-  return { oneWay: await oneWay(impl, oneWayN), rr1: await roundTrips(impl, rr1N, 1), rr64: await roundTrips(impl, rr64N, 64) };
+async function measure(impl: Impl, redis: RedisClient, oneWayN: number, rr1N: number, rr64N: number): Promise<RoundResult> {
+  return { oneWay: await oneWay(impl, oneWayN, redis), rr1: await roundTrips(impl, rr1N, 1), rr64: await roundTrips(impl, rr64N, 64) };
 }
 
 const median = (xs: number[]) => {
@@ -184,6 +209,9 @@ function fmt(x: number, digits: number): string {
 function report(results: Record<string, RoundResult[]>, ts: string, hy: string): boolean {
   const rows: Array<{ label: string; pick: (r: RoundResult) => number; digits: number; higherIsBetter: boolean }> = [
     { label: 'one-way msgs/s', pick: (r) => r.oneWay.perSecond, digits: 0, higherIsBetter: true },
+    { label: 'one-way sender CPU us/msg', pick: (r) => r.oneWay.senderCpuUs, digits: 1, higherIsBetter: false },
+    { label: 'one-way recv CPU us/msg', pick: (r) => r.oneWay.receiverCpuUs, digits: 1, higherIsBetter: false },
+    { label: 'one-way Redis CPU us/msg', pick: (r) => r.oneWay.redisCpuUs, digits: 1, higherIsBetter: false },
     { label: 'req/reply c=1 p50 ms', pick: (r) => r.rr1.p50, digits: 3, higherIsBetter: false },
     { label: 'req/reply c=1 p99 ms', pick: (r) => r.rr1.p99, digits: 3, higherIsBetter: false },
     { label: 'req/reply c=1 req/s', pick: (r) => r.rr1.perSecond, digits: 0, higherIsBetter: true },
@@ -191,7 +219,7 @@ function report(results: Record<string, RoundResult[]>, ts: string, hy: string):
     { label: 'req/reply c=64 p99 ms', pick: (r) => r.rr64.p99, digits: 3, higherIsBetter: false },
     { label: 'req/reply c=64 req/s', pick: (r) => r.rr64.perSecond, digits: 0, higherIsBetter: true },
   ];
-  const w = [24, 14, 14, 26];
+  const w = [26, 14, 14, 20];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
   console.log(`\nmedian of ${ROUNDS} rounds; payload ${PAYLOAD.length} B; Redis ${REDIS_URL}`);
   console.log(line(['metric', ts, hy, 'hydra-ts advantage']));
@@ -219,7 +247,6 @@ async function main(): Promise<void> {
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const redis = await connectRedis({ url: REDIS_URL }, logger, 'bench');
   await redis.flushDb();
-  await closeRedis(redis);
 
   const TS = 'hydra-ts';
   const HY = 'hydra@1.9.3';
@@ -229,7 +256,7 @@ async function main(): Promise<void> {
     impls.push(await startImpl(HY, join(__dirname, '..', 'messaging-hydra-peer.js'), 'hydra'));
     for (const impl of impls) {
       process.stdout.write(`warm-up ${impl.name}... `);
-      await measure(impl, Math.min(2000, ONEWAY_N), Math.min(500, RR1_N), Math.min(2000, RR64_N));
+      await measure(impl, redis, Math.min(2000, ONEWAY_N), Math.min(500, RR1_N), Math.min(2000, RR64_N));
       console.log('done');
     }
     const results: Record<string, RoundResult[]> = { [TS]: [], [HY]: [] };
@@ -237,10 +264,10 @@ async function main(): Promise<void> {
       // Alternate who goes first so drift in the machine's state hits both alike.
       const order = round % 2 === 0 ? impls : [...impls].reverse();
       for (const impl of order) {
-        const r = await measure(impl, ONEWAY_N, RR1_N, RR64_N);
+        const r = await measure(impl, redis, ONEWAY_N, RR1_N, RR64_N);
         results[impl.name]!.push(r);
         console.log(
-          `round ${round + 1} ${impl.name.padEnd(12)} one-way ${fmt(r.oneWay.perSecond, 0)}/s (${r.oneWay.received}/${r.oneWay.sent}); ` +
+          `round ${round + 1} ${impl.name.padEnd(12)} one-way ${fmt(r.oneWay.perSecond, 0)}/s (${r.oneWay.received}/${r.oneWay.sent}, cpu us/msg sender ${fmt(r.oneWay.senderCpuUs, 1)} receiver ${fmt(r.oneWay.receiverCpuUs, 1)} redis ${fmt(r.oneWay.redisCpuUs, 1)}); ` +
             `c=1 p50 ${fmt(r.rr1.p50, 3)} p99 ${fmt(r.rr1.p99, 3)} ms ${fmt(r.rr1.perSecond, 0)}/s; ` +
             `c=64 p50 ${fmt(r.rr64.p50, 3)} p99 ${fmt(r.rr64.p99, 3)} ms ${fmt(r.rr64.perSecond, 0)}/s`,
         );
@@ -249,6 +276,7 @@ async function main(): Promise<void> {
     report(results, TS, HY);
   } finally {
     await Promise.all(allPeers.map((p) => p.stop()));
+    await closeRedis(redis);
   }
 }
 
