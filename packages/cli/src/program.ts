@@ -8,6 +8,10 @@ import { describeFailure, EXIT } from './errors.js';
 import { registerProfileCommands } from './commands/profiles.js';
 import { registerCfgCommands } from './commands/cfg.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerMessageCommands } from './commands/messages.js';
+import { registerRestCommand } from './commands/rest.js';
+import { registerShellCommand } from './commands/shell.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { example } from './commands/help.js';
 
 export const VERSION = '0.1.0';
@@ -28,6 +32,10 @@ export function buildProgram(ctx: Context): Command {
   registerProfileCommands(program, ctx);
   registerCfgCommands(program, ctx);
   registerClusterCommands(program, ctx);
+  registerMessageCommands(program, ctx);
+  registerRestCommand(program, ctx);
+  registerShellCommand(program, ctx);
+  registerCompletionCommand(program, ctx);
 
   // Usage errors end with an exit code instead of process.exit, so run() decides.
   const exitOverride = (cmd: Command) => {
