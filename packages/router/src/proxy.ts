@@ -18,8 +18,11 @@ import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-/** Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host']);
+/**
+ * Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1).
+ * `expect: 100-continue` was already answered by this router's server, and undici refuses it.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
 const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
@@ -150,15 +153,19 @@ export class ProxyCall {
   start(): void {
     const declared = Number(this.r.req.headers['content-length'] ?? 0);
     if (declared > this.settings.bodyLimitBytes) {
-      this.answerTooLarge();
+      // Reading a body declared too large only to drop it would be work for nothing: close instead.
+      this.answerTooLarge(true);
       return;
     }
     this.attempt(undefined);
   }
 
-  private answerTooLarge(): void {
-    // The unread body would otherwise be parsed as the next request on this connection.
-    sendReason(this.r.res, 413, `request body is larger than the router's limit of ${this.settings.bodyLimitBytes} bytes (config field bodyLimit)`, this.r.ctx, { connection: 'close' });
+  /**
+   * A chunked body found too large midway: node's server discards the rest (bounded by its
+   * requestTimeout) and the client, still sending, can read the 413 instead of a broken pipe.
+   */
+  private answerTooLarge(close = false): void {
+    sendReason(this.r.res, 413, `request body is larger than the router's limit of ${this.settings.bodyLimitBytes} bytes (config field bodyLimit)`, this.r.ctx, close ? { connection: 'close' } : undefined);
     this.finish(413);
   }
 
