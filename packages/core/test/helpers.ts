@@ -1,5 +1,6 @@
 /** Shared by the core tests: a Redis database per file, bounded waiting, captured logs. */
 import { Writable } from 'node:stream';
+import { connect } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,21 +54,26 @@ export async function startService(db: number, serviceName: string, extra: Recor
   return hydra;
 }
 
+/** True when something on the port answers a raw PING (+PONG, or -NOAUTH behind a password). */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(500, () => socket.destroy());
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
+      socket.destroy();
+    });
+  });
+}
+
 /** A redis-server of the test's own on `port`, in a temp dir, keeping nothing on disk. */
 export async function startRedisServer(port: number, extraArgs: string[] = []): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-redis-'));
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], { stdio: 'ignore' });
-  await waitFor(`redis-server on ${port}`, async () => {
-    const c = createClient({ url: redisUrl(0, port), socket: { reconnectStrategy: false } });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      await c.close();
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  await waitFor(`redis-server on ${port}`, () => answersPing(port));
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));

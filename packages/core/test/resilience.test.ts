@@ -75,3 +75,17 @@ test('when Redis refuses CONFIG, discovery falls back to polling and still sees 
   await svc.close();
   await waitFor('gone by polling', () => watcher.getServicePresence('poll-svc').length === 0);
 });
+
+test('Redis AUTH rides in the URL; a wrong password is a clear error', async (t) => {
+  const redisServer = await startRedisServer(PORT + 2, ['--requirepass', 'pa55']);
+  t.after(() => redisServer.stop());
+  const url = (pw: string) => ({ hydra: { serviceName: 'authed', serviceIP: '127.0.0.1', redis: { url: `redis://:${pw}@127.0.0.1:${PORT + 2}/0` } } });
+  const svc = await Hydra.create(url('pa55'), { logger: quietLogger(), env: {} });
+  t.after(() => svc.close());
+  await svc.registerService();
+  await waitFor('registered behind AUTH', () => svc.getServicePresence('authed').length === 1);
+  await assert.rejects(
+    Hydra.create(url('wrong'), { logger: quietLogger(), env: {} }),
+    (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE' && !e.message.includes('wrong'),
+  );
+});
