@@ -15,7 +15,7 @@
  * After a warm-up, rounds alternate which implementation goes first; the table
  * shows the median of the rounds.
  *
- * Knobs (environment): BENCH_ROUNDS (3), BENCH_ONEWAY (20000), BENCH_RR1 (5000),
+ * Knobs (environment): BENCH_ROUNDS (5), BENCH_ONEWAY (50000), BENCH_RR1 (5000),
  * BENCH_RR64 (20000), BENCH_PAYLOAD_BYTES (128), BENCH_MAX_S per measurement (15),
  * BENCH_BATCH (100 one-way messages sent together, awaited as a group),
  * BENCH_PEER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile peers).
@@ -31,8 +31,8 @@ import type { RoundTrips } from './messaging-loops.js';
 const DB = 13;
 const REDIS_URL = `redis://127.0.0.1:6379/${DB}`;
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const ROUNDS = num('BENCH_ROUNDS', 3);
-const ONEWAY_N = num('BENCH_ONEWAY', 20_000);
+const ROUNDS = num('BENCH_ROUNDS', 5);
+const ONEWAY_N = num('BENCH_ONEWAY', 50_000);
 const RR1_N = num('BENCH_RR1', 5_000);
 const RR64_N = num('BENCH_RR64', 20_000);
 const PAYLOAD = 'x'.repeat(num('BENCH_PAYLOAD_BYTES', 128));

@@ -82,10 +82,24 @@ test('Hydra getAllServiceRoutes returns the routes hydra-ts registered, with the
   assert.deepEqual([...(routes['ts-svc'] ?? [])].sort(), [...TS_ROUTES, '[get]/ts-svc', '[get]/ts-svc/', '[get]/ts-svc/:rest'].sort());
 });
 
-test('Hydra getServiceHealthAll reads the health of each hydra-ts instance, and the key never lapses', async () => {
-  const all = await peer.call<Array<{ health: Array<Record<string, unknown>>; presence: NodeLike[] }>>('healthAll');
+test('Hydra getServices lists the hydra-ts service record', async () => {
+  const services = await peer.call<Array<{ serviceName: string; type: string; registeredOn: string }>>('services');
+  const record = services.find((s) => s.serviceName === 'ts-svc');
+  assert.ok(record, `services: ${JSON.stringify(services)}`);
+  assert.equal(record.type, '');
+  assert.ok(!Number.isNaN(Date.parse(record.registeredOn)));
+});
+
+test('Hydra getServiceHealthAll reads the health and health log of each hydra-ts instance, and the health key never lapses', async () => {
+  // Only `ts` writes a health log: Hydra's getServiceHealthLog returns the first log key it finds, not all of them.
+  await ts.hydra.log('info', 'written by hydra-ts');
+  const all = await peer.call<Array<{ health: Array<Record<string, unknown>>; log: Array<Record<string, unknown>>; presence: NodeLike[] }>>('healthAll');
   const entry = all.find((e) => e.presence.some((p) => p.serviceName === 'ts-svc'));
   assert.ok(entry, `no ts-svc entry in ${JSON.stringify(all).slice(0, 300)}`);
+  const logged = entry.log.find((l) => l.msg === 'written by hydra-ts');
+  assert.ok(logged, `health log: ${JSON.stringify(entry.log)}`);
+  assert.equal(logged.type, 'info');
+  assert.equal(logged.serviceName, 'ts-svc');
   const health = entry.health;
   assert.deepEqual(health.map((h) => h.instanceID).sort(), [ts.hydra.instanceId, ts2.hydra.instanceId].sort());
   for (const h of health) {
