@@ -156,7 +156,8 @@ export class Dashboard {
           port: i.port,
           version: i.version,
           alive: true,
-          lastSeenS: Math.max(0, Math.round((Date.now() - Date.parse(i.updatedOn)) / 1000)),
+          // Discovery's copy of the nodes entry is from when the instance came up; its health is refreshed each beat.
+          lastSeenS: Math.max(0, Math.round((Date.now() - Date.parse(String(h?.updatedOn ?? i.updatedOn))) / 1000)),
           uptimeS: typeof h?.uptimeSeconds === 'number' ? Math.round(h.uptimeSeconds) : undefined,
           memory: mem && typeof mem.rss === 'number' ? { rss: mem.rss, heapUsed: mem.heapUsed ?? 0 } : undefined,
         };

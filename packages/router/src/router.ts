@@ -18,7 +18,7 @@ import { STRATEGIES } from './balancer.js';
 import { Upstreams } from './upstreams.js';
 import { RouteLoader } from './route-loader.js';
 import { ProxyCall } from './proxy.js';
-import { RouterApi } from './api.js';
+import { RouterApi, ROUTER_VERSION } from './api.js';
 import { RouterMetrics } from './metrics.js';
 import { PerSecondStats } from './stats.js';
 import { IssueLog } from './issue-log.js';
@@ -44,7 +44,7 @@ export interface RouterOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const ROUTER_DEFAULTS = { serviceName: ROUTER_SERVICE, serviceType: 'router', serviceDescription: 'Service Router' };
+const ROUTER_DEFAULTS = { serviceName: ROUTER_SERVICE, serviceType: 'router', serviceDescription: 'Service Router', serviceVersion: ROUTER_VERSION };
 
 /** The config document: the file (if any) with the router's name and defaults filled in. */
 export async function routerConfig(path: string | undefined): Promise<ConfigDocument> {

@@ -10,6 +10,10 @@ import { request as undiciRequest, Agent } from 'undici';
 
 export const ROUTER_BIN = join(__dirname, '..', 'src', 'main.js');
 export const BACKEND = join(__dirname, 'fixtures', 'backend.js');
+/** Plain-JS peers built on the published hydra / hydra-express (not compiled: run from the sources). */
+export const JS_FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
+/** Screenshots and other artefacts for people to look at (gitignored). */
+export const TEST_OUTPUT = join(__dirname, '..', '..', '..', '..', 'test-output', 'router');
 
 export function redisUrl(db: number): string {
   return `redis://127.0.0.1:6379/${db}`;
@@ -169,6 +173,13 @@ export class Processes {
     });
     const ready = await proc.waitLine<{ ready?: boolean; port?: number; instanceId?: string }>('backend ready', (j) => j.ready === true);
     return { proc, port: ready.port!, instanceId: ready.instanceId! };
+  }
+
+  /** Starts a peer built on the published hydra / hydra-express packages. */
+  async hydraPeer(db: number, kind: 'hydra-express-service' | 'hydra-service', serviceName: string): Promise<{ proc: Proc; port: number; instanceId: string }> {
+    const proc = this.start(`${kind} ${serviceName}`, join(JS_FIXTURES, `${kind}.js`), [], { REDIS_URL: redisUrl(db), SERVICE_NAME: serviceName });
+    const ready = await proc.waitLine<{ ready?: boolean; port?: number; instanceID?: string }>(`${kind} ready`, (j) => j.ready === true, 15_000);
+    return { proc, port: ready.port ?? 0, instanceId: ready.instanceID! };
   }
 
   async killAll(): Promise<void> {
