@@ -50,11 +50,16 @@ export function silentLogger(): Logger {
   return logger;
 }
 
+/** True when the cause is a reply from Redis (a wrong database or password), not silence or a network error. */
+function answered(cause: string): boolean {
+  return cause !== '' && !/\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|timeout|timed out)\b/i.test(cause);
+}
+
 function unreachable(target: Target, err: unknown): never {
   // core's message repeats the URL; keep only the cause after it.
   const cause = (err instanceof Error ? err.message : String(err)).replace(/^cannot (?:reach|connect to) Redis at \S+(?: within \d+ ms)?:?\s*/, '');
   throw new CliError(
-    `Redis at ${describeRedis({ url: target.url })} (${target.source}) is not answering within ${REDIS_TIMEOUT_MS / 1000} s${cause ? ` (${cause})` : ''}; ` +
+    `Redis at ${describeRedis({ url: target.url })} (${target.source}) ${answered(cause) ? 'did not accept the connection' : 'is not answering'} within ${REDIS_TIMEOUT_MS / 1000} s${cause ? ` (${cause})` : ''}; ` +
       'switch with "hydra-cli use <name>" (see "hydra-cli config list") or pass --redis <url>',
     EXIT.REDIS_UNAVAILABLE,
   );

@@ -73,20 +73,40 @@ test('config --host/--port/--db/--password; the file is private and listings mas
   assert.doesNotMatch(JSON.stringify(list), /s3cret/);
 });
 
-test('config on a terminal asks hydra-cli\'s questions', async () => {
+test('config on a terminal asks hydra-cli\'s questions and does not echo the password', async () => {
   const h = home();
   // `script` gives the CLI a pseudo-terminal as stdin; the answers are typed into it.
   const child = spawn('script', ['-qec', `${process.execPath} ${BIN} config asked`, '/dev/null'], { env: { PATH: process.env.PATH, HOME: h }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  let typedPassword = false;
+  child.stdout.on('data', (c: Buffer) => {
+    output += c.toString();
+    // The password is typed only once its question is up: the terminal is then in raw mode and only the CLI could echo it.
+    if (!typedPassword && output.includes('redisPassword')) {
+      typedPassword = true;
+      child.stdin.end('s3cret\n');
+    }
+  });
   const code = await new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15000);
     child.once('close', (c) => (clearTimeout(timer), resolve(c)));
-    child.stdin.end('127.0.0.1\n6379\n11\n\n');
+    child.stdin.write('127.0.0.1\n6379\n11\n');
   });
   assert.equal(code, 0, output);
   for (const question of ['redisUrl', 'redisPort', 'redisDb', 'redisPassword']) assert.match(output, new RegExp(question));
-  assert.deepEqual(profileFile(h).asked, { redisUrl: '127.0.0.1', redisPort: '6379', redisDb: '11' });
+  assert.doesNotMatch(output, /s3cret/);
+  assert.deepEqual(profileFile(h).asked, { redisUrl: '127.0.0.1', redisPort: '6379', redisDb: '11', redisPassword: 's3cret' });
+});
+
+test('config with some flags changes only those fields of an existing profile', async () => {
+  const h = home();
+  await cli(['config', 'local', '--url', `redis://:pw@127.0.0.1:6379/${DB}`], { home: h });
+  const r = await cli(['config', 'local', '--db', String(OTHER_DB)], { home: h });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(profileFile(h).local, { redisUrl: '127.0.0.1', redisPort: '6379', redisDb: '12', redisPassword: 'pw' });
+  const fresh = await cli(['config', 'other', '--db', '3'], { home: h });
+  assert.equal(fresh.code, 1);
+  assert.match(fresh.stderr, /give --url <redis-url> or --host <host>/);
 });
 
 test('config without flags when stdin is not a terminal is refused and writes nothing', async () => {
@@ -193,6 +213,11 @@ test('a Redis that does not answer: exit 3, its URL, where it came from and how 
   const flag = await cli(['nodes', '--redis', DEAD_REDIS], { home: h });
   assert.equal(flag.code, 3);
   assert.match(flag.stderr, /\(--redis\)/);
+
+  // A Redis that answers with an error is not silent: the line says what it answered.
+  const badDb = await cli(['nodes', '--redis', 'redis://127.0.0.1:6379/99'], { home: h });
+  assert.equal(badDb.code, 3);
+  assert.match(badDb.stderr, /Redis at redis:\/\/127\.0\.0\.1:6379\/99 \(--redis\) did not accept the connection within 5 s \(.*DB index is out of range\)/);
 });
 
 test('a --redis that is not a Redis URL is refused', async () => {

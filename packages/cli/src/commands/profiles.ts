@@ -2,6 +2,7 @@
  * `config <name>`, `config list`, `use <name>`: the connection profiles.
  */
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { redactUrl } from '@hydra-ts/core';
 import type { Context } from '../context.js';
@@ -29,9 +30,10 @@ function checkDb(value: string): string {
   return value;
 }
 
-function fromFlags(flags: ConfigFlags): Profile {
-  if (!flags.url && !flags.host) throw new CliError('give --url <redis-url> or --host <host> (with --port, --db, --password as needed)');
-  const profile: Profile = flags.url ? profileFromUrl(flags.url) : { redisUrl: flags.host! };
+/** A profile from flags, on top of the existing profile of that name when there is one (so `--db 14` changes only the db). */
+function fromFlags(flags: ConfigFlags, current: Profile | undefined): Profile {
+  if (!flags.url && !flags.host && !current) throw new CliError('give --url <redis-url> or --host <host> (with --port, --db, --password as needed)');
+  const profile: Profile = flags.url ? profileFromUrl(flags.url) : { ...current!, redisUrl: flags.host ?? current!.redisUrl };
   if (flags.host) profile.redisUrl = flags.host;
   if (flags.port !== undefined) profile.redisPort = checkPort(flags.port);
   if (flags.db !== undefined) profile.redisDb = checkDb(flags.db);
@@ -42,14 +44,25 @@ function fromFlags(flags: ConfigFlags): Profile {
 /**
  * hydra-cli's four questions, with the values of an existing profile as defaults.
  * Lines are read through the iterator, which buffers them: answers typed (or
- * pasted) ahead of their question are not lost.
+ * pasted) ahead of their question are not lost. The password is not echoed:
+ * readline echoes through its output, which is muted while it is typed.
  */
 async function prompt(ctx: Context, current: Profile | undefined): Promise<Profile> {
-  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stdout, terminal: true });
+  let muted = false;
+  const echo = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!muted) ctx.io.stdout.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: ctx.io.stdin, output: echo, terminal: true });
   const lines = rl[Symbol.asyncIterator]();
-  const ask = async (label: string, fallback: string) => {
+  const ask = async (label: string, fallback: string, secret = false) => {
     ctx.io.stdout.write(`${label}${fallback ? ` (${fallback})` : ''}: `);
+    muted = secret;
     const next = await lines.next();
+    muted = false;
+    if (secret) ctx.io.stdout.write('\n');
     if (next.done) throw new CliError(`input ended before ${label} was given; nothing was saved`);
     return String(next.value).trim() || fallback;
   };
@@ -57,7 +70,7 @@ async function prompt(ctx: Context, current: Profile | undefined): Promise<Profi
     const redisUrl = await ask('redisUrl', current?.redisUrl ?? '127.0.0.1');
     const redisPort = checkPort(await ask('redisPort', String(current?.redisPort ?? '6379')));
     const redisDb = checkDb(await ask('redisDb', String(current?.redisDb ?? '15')));
-    const redisPassword = await ask('redisPassword (blank for none)', '');
+    const redisPassword = await ask('redisPassword (blank for none)', '', true);
     return { redisUrl, redisPort, redisDb, ...(redisPassword ? { redisPassword } : {}) };
   } finally {
     rl.close();
@@ -109,8 +122,9 @@ export function registerProfileCommands(program: Command, ctx: Context): void {
       assertProfileName(name);
       const given = flags.url !== undefined || flags.host !== undefined || flags.port !== undefined || flags.db !== undefined || flags.password !== undefined;
       let profile: Profile;
-      if (given) profile = fromFlags(flags);
-      else if (ctx.io.stdinIsTTY) profile = await prompt(ctx, ctx.store.profiles()[name]);
+      const current = ctx.store.profiles()[name];
+      if (given) profile = fromFlags(flags, current);
+      else if (ctx.io.stdinIsTTY) profile = await prompt(ctx, current);
       else throw new CliError(`stdin is not a terminal, so "config ${name}" cannot ask: give --url <redis-url> or --host/--port/--db/--password`, EXIT.USAGE);
       ctx.store.save(name, profile);
       const url = redactUrl(profileUrl(profile));
