@@ -140,7 +140,7 @@ test('Hydra makeAPIRequest calls the hello-service example process and gets its 
     HYDRA_LOG_LEVEL: 'warn',
   });
   try {
-    const [instance] = await waitFor(`hello-service to register (output: ${hello.output()})`, async () => {
+    const [instance] = await waitFor(() => `hello-service to register (its output: ${hello.output()})`, async () => {
       const found = await peer.call<NodeLike[]>('presence', { svc: 'hello-service' });
       return found.length ? found : undefined;
     });
