@@ -12,6 +12,8 @@ import { errorMessage } from './errors.js';
 import { createMessage, parseRoute, type UMFInput } from './umf.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
+const BENCH_AFTER_REFUSAL_MS = 3000;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
@@ -28,6 +30,8 @@ function neverSent(err: unknown): boolean {
 
 export class ApiClient {
   private readonly agent: Agent;
+  /** instanceID → time until which it is passed over after refusing a connection. */
+  private readonly benched = new Map<string, number>();
 
   constructor(private readonly discovery: Discovery) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
@@ -58,7 +62,7 @@ export class ApiClient {
     for (;;) {
       const instance: Instance | undefined = route.instance
         ? tried.size === 0 ? this.discovery.get(route.serviceName, route.instance) : undefined
-        : this.discovery.pick(route.serviceName, tried);
+        : this.choose(route.serviceName, tried);
       if (!instance) {
         if (tried.size === 0) {
           const what = route.instance ? `${route.serviceName} instance ${route.instance}` : `${route.serviceName} instances`;
@@ -71,6 +75,7 @@ export class ApiClient {
         return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
       } catch (err) {
         lastError = errorMessage(err);
+        if (neverSent(err)) this.benched.set(instance.instanceID, Date.now() + BENCH_AFTER_REFUSAL_MS);
         const retry = neverSent(err) || IDEMPOTENT.has(method);
         if (!retry) {
           const status = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError ? 504 : 502;
@@ -78,6 +83,17 @@ export class ApiClient {
         }
       }
     }
+  }
+
+  /** The next instance not yet tried, preferring those that have not refused a connection lately. */
+  private choose(serviceName: string, tried: ReadonlySet<string>): Instance | undefined {
+    const now = Date.now();
+    const avoid = new Set(tried);
+    for (const [id, until] of this.benched) {
+      if (until < now) this.benched.delete(id);
+      else avoid.add(id);
+    }
+    return this.discovery.pick(serviceName, avoid) ?? this.discovery.pick(serviceName, tried);
   }
 
   private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Envelope> {
