@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMessage, type RedisClient } from '@hydra-ts/core';
-import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, waitFor, CLI_ROOT, type Child } from './helpers.js';
+import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, waitFor, CLI_ROOT, REPO_ROOT, type Child } from './helpers.js';
 
 const DB = 12;
 const URL = redisUrl(DB);
@@ -194,4 +194,23 @@ test('refresh node list removes nodes silent for over a minute, as hydra-cli did
   assert.equal(await redis.hExists('hydra:service:nodes', 'a'.repeat(32)), 0);
   assert.equal(await redis.hExists('hydra:service:nodes', 'b'.repeat(32)), 1);
   for (const i of instances) assert.equal(await redis.hExists('hydra:service:nodes', i.instanceId), 1, 'live instances stay');
+});
+
+test('refresh makes a running hydra-router reload the routes of a service', async () => {
+  const router = startChild([join(REPO_ROOT, 'packages', 'router', 'dist', 'src', 'main.js')], {
+    HYDRA_REDIS_URL: URL,
+    HYDRA_SERVICE: '{"servicePort":0,"serviceIP":"127.0.0.1"}',
+    HYDRA_LOG_LEVEL: 'warn',
+  });
+  // The router's address comes from the registry, read with hydra-cli itself.
+  const node = await waitFor('hydra-router in nodes', async () => (await runJson<Array<{ alive: boolean; port: number }>>(['nodes', 'hydra-router'])).find((n) => n.alive), 15000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${router.output()}`);
+  });
+  const listed = async () => JSON.stringify((await (await fetch(`http://127.0.0.1:${node.port}/v1/router/list/routes`)).json()) as unknown);
+
+  // Routes written without the broadcast that registerRoutes sends: the router cannot know of them.
+  await redis.sAdd('hydra:service:ghost-service:service:routes', '[get]/v1/ghost');
+  assert.doesNotMatch(await listed(), /\/v1\/ghost/);
+  assert.equal((await run(['refresh', 'ghost-service'])).code, 0);
+  await waitFor('the router to list the route', async () => /\[get\]\/v1\/ghost/.test(await listed()));
 });
