@@ -2,6 +2,8 @@
  * The command tree. Commands live in commands/*; this file wires them to the
  * global options and turns every outcome into an exit code.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { Context, type Io } from './context.js';
 import { describeFailure, EXIT } from './errors.js';
@@ -14,12 +16,15 @@ import { registerShellCommand } from './commands/shell.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { example } from './commands/help.js';
 
-export const VERSION = '0.1.0';
+/** The version is package.json's, read from beside dist/ so there is one place to change it. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export function buildProgram(ctx: Context): Command {
   const program = new Command('hydra-cli')
     .description('Manage and inspect Hydra / hydra-ts microservices through their Redis')
-    .version(VERSION)
+    .version(packageVersion())
     .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
     .option('--table', 'print results as a table (the default on a terminal)')
     .option('--redis <url>', 'use this Redis for this run (overrides HYDRA_REDIS_URL and the active profile)')

@@ -13,7 +13,7 @@ import { formatAge, formatBytes, renderTable } from '../output.js';
 import { example } from './help.js';
 
 /** hydra-ts services prune after an hour without presence (core's registry default); `--prune` uses the same. */
-export const DEFAULT_PRUNE_AFTER_S = 3600;
+const DEFAULT_PRUNE_AFTER_S = 3600;
 
 function optionalService(svc: string | undefined): string | undefined {
   if (svc !== undefined) assertServiceName(svc, 'service');
