@@ -26,6 +26,12 @@ export class Messenger {
   private readonly handlers = new Set<MessageHandler>();
   private readonly inFlight = new Set<Promise<void>>();
   private listening = false;
+  /**
+   * Publishing skips node-redis's per-command timeout: arming an AbortSignal timer for
+   * every message was ~30% of a sender's CPU. A dead connection still fails publishes
+   * at once (no offline queue); control-plane commands keep the timeout.
+   */
+  private readonly publisher: Pick<RedisClient, 'publish'>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -34,7 +40,9 @@ export class Messenger {
     private readonly self: { serviceName: string; instanceId: string },
     private readonly logger: Logger,
     private readonly secret?: string,
-  ) {}
+  ) {
+    this.publisher = redis.withCommandOptions({ timeout: 0 });
+  }
 
   /** Subscribes to this instance's two channels (service broadcast and direct). */
   async listen(): Promise<void> {
@@ -88,21 +96,27 @@ export class Messenger {
   }
 
   private prepare(input: UMFInput | UMFMessage): UMFMessage {
-    const message = createMessage(input);
+    return this.signed(createMessage(input));
+  }
+
+  private signed(message: UMFMessage): UMFMessage {
     return this.secret ? sign(message, this.secret) : message;
   }
 
   private async publish(channel: string, message: UMFMessage): Promise<void> {
     if (!this.redis.isReady) throw new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`);
-    await this.redis.publish(channel, JSON.stringify(toShort(message)));
+    await this.publisher.publish(channel, JSON.stringify(toShort(message)));
   }
 
   /**
    * Sends to one instance: the one named in `to` (`id@svc:/...`) or the next
    * present instance of the service. Throws SERVICE_UNAVAILABLE when none is alive.
    */
-  async send(input: UMFInput | UMFMessage): Promise<UMFMessage> {
-    const message = this.prepare(input);
+  send(input: UMFInput | UMFMessage): Promise<UMFMessage> {
+    return this.deliver(this.prepare(input));
+  }
+
+  private async deliver(message: UMFMessage): Promise<UMFMessage> {
     const route = parseRoute(message.to);
     const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
     if (!target) {
@@ -135,7 +149,7 @@ export class Messenger {
       from: original.to,
       ...response,
     });
-    return this.send(reply);
+    return this.deliver(this.signed(reply));
   }
 
   /**
@@ -153,7 +167,7 @@ export class Messenger {
       this.pending.set(message.mid, { resolve, reject, timer });
     });
     try {
-      await this.send(message);
+      await this.deliver(message);
     } catch (err) {
       const waiting = this.pending.get(message.mid);
       if (waiting) {

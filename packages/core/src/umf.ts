@@ -70,26 +70,40 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Hydra's `long || short`: an empty value under the long name gives way to the short one. */
+function pick(long: unknown, short?: unknown): unknown {
+  const v = long === undefined || long === null || long === '' ? short : long;
+  return v === null || v === '' ? undefined : v;
+}
+
 /**
  * Builds a validated long-form message from long or short input (Hydra's
- * createMessage semantics: the long name wins when both are given).
- * Throws INVALID_UMF naming the first field that is missing or of the wrong type.
+ * createMessage semantics). Throws INVALID_UMF naming the first field that is
+ * missing or of the wrong type.
  */
 export function createMessage(input: unknown): UMFMessage {
   if (!isPlainObject(input)) throw new HydraError('INVALID_UMF', 'UMF message must be a JSON object');
-  const out: Record<string, unknown> = {};
-  for (const [long, short] of FIELDS) {
-    const value = input[long] ?? input[short];
-    if (value !== undefined && value !== null && value !== '') out[long] = value;
-  }
-  out.mid ??= randomUUID();
-  out.timestamp ??= new Date().toISOString();
-  out.version ??= UMF_VERSION;
-  validate(out);
-  // Re-insert in canonical order so that JSON.stringify (and so signatures) match Hydra's.
-  const ordered: Record<string, unknown> = {};
-  for (const [long] of FIELDS) if (out[long] !== undefined) ordered[long] = out[long];
-  return ordered as unknown as UMFMessage;
+  const i = input as Partial<UMFMessage & ShortUMFMessage>;
+  // Fields are read by name and assigned in FIELDS order, so JSON.stringify (and so
+  // signatures) match Hydra's; named reads keep this hot path cheap.
+  const m: Record<string, unknown> = {};
+  const set = (field: string, value: unknown) => void (value !== undefined && (m[field] = value));
+  set('to', pick(i.to));
+  set('from', pick(i.from, i.frm));
+  set('headers', pick(i.headers, i.hdr));
+  m.mid = pick(i.mid) ?? randomUUID();
+  set('rmid', pick(i.rmid));
+  set('signature', pick(i.signature, i.sig));
+  set('timeout', pick(i.timeout, i.tmo));
+  m.timestamp = pick(i.timestamp, i.ts) ?? new Date().toISOString();
+  set('type', pick(i.type, i.typ));
+  m.version = pick(i.version, i.ver) ?? UMF_VERSION;
+  set('via', pick(i.via));
+  set('forward', pick(i.forward, i.fwd));
+  set('body', pick(i.body, i.bdy));
+  set('authorization', pick(i.authorization, i.aut));
+  validate(m);
+  return m;
 }
 
 function validate(m: Record<string, unknown>): asserts m is UMFMessage & Record<string, unknown> {
