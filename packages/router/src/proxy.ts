@@ -82,6 +82,10 @@ function failureKind(err: unknown): FailureKind {
   return 'reset';
 }
 
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
@@ -200,6 +204,9 @@ export class ProxyCall {
         responded = true;
         upstream.succeeded();
         res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
+        // A small response arrives whole in one parse: corked, head, body and end leave in one write.
+        res.cork();
+        process.nextTick(uncork, res);
         res.on('drain', () => controller.resume());
       },
       onResponseData: (controller, chunk) => {
