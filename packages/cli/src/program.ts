@@ -31,7 +31,12 @@ export function buildProgram(ctx: Context): Command {
     .option('--profile <name>', 'use this saved profile for this run')
     .addHelpText('after', example('hydra-cli config local --url redis://127.0.0.1:6379/15', 'hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli nodes'))
     .configureHelp({ showGlobalOptions: true })
-    .configureOutput({ writeOut: (s) => ctx.io.stdout.write(s), writeErr: (s) => ctx.io.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout.write(s),
+      writeErr: (s) => ctx.io.stderr.write(s),
+      // Commander's errors, like ours: one line, `hydra-cli: ...` (its suggestion joined on).
+      outputError: (s, write) => write(`hydra-cli: ${s.replace(/^error: /, '').replace(/\s*\n\s*(?=\S)/g, ' ').trim()}\n`),
+    })
     .showSuggestionAfterError();
 
   registerProfileCommands(program, ctx);
@@ -55,6 +60,11 @@ export function buildProgram(ctx: Context): Command {
 export async function run(args: string[], io: Io): Promise<number> {
   const ctx = new Context(io);
   const program = buildProgram(ctx);
+  if (args.length === 0) {
+    // As hydra-cli did: no command at all asks for the overview.
+    program.outputHelp();
+    return EXIT.OK;
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
     return EXIT.OK;

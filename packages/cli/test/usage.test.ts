@@ -40,10 +40,30 @@ test('--version prints the package version', async () => {
   assert.equal(r.stdout, `${(JSON.parse(readFileSync(join(CLI_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
 });
 
-test('a missing argument is a usage error with exit 2', async () => {
-  const r = await cli(['cfg', 'push', 'svc:1.0.0'], { home: home.home });
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /missing required argument 'file'/);
+test('usage errors: exit 2 and one line on stderr', async () => {
+  for (const [args, line] of [
+    [['cfg', 'push', 'svc:1.0.0'], "hydra-cli: missing required argument 'file'"],
+    [['nodes', '--bogus'], "hydra-cli: unknown option '--bogus'"],
+    [['cfg'], 'hydra-cli: cfg needs a subcommand: push, pull, list or remove (see: hydra-cli cfg --help)'],
+    [['message', 'pish'], "hydra-cli: unknown message subcommand 'pish': create, send or queue (see: hydra-cli message --help)"],
+  ] as const) {
+    const r = await cli([...args], { home: home.home });
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stderr, `${line}\n`);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('no command at all prints the overview, as hydra-cli did', async () => {
+  const r = await cli([], { home: home.home });
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Usage: hydra-cli \[options\] \[command\]/);
+});
+
+test('a reader that closes the pipe early is not an error', () => {
+  const r = spawnSync('bash', ['-c', `set -o pipefail; '${process.execPath}' '${BIN}' completion bash | true`], { env: { PATH: process.env.PATH, HOME: home.home }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
 });
 
 /** Runs the CLI with a pseudo-terminal as stdout (util-linux `script`). */

@@ -17,7 +17,7 @@ import {
   removeStoredConfig,
 } from '@hydra-ts/core';
 import type { Context } from '../context.js';
-import { CliError } from '../errors.js';
+import { CliError, EXIT } from '../errors.js';
 import { readJsonFile } from '../json-file.js';
 import { withRedis } from '../connection.js';
 import { example } from './help.js';
@@ -40,7 +40,12 @@ export function registerCfgCommands(program: Command, ctx: Context): void {
   const cfg = program
     .command('cfg')
     .description('store, read, list and remove service configs in Redis')
-    .addHelpText('after', example('hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli cfg pull hello-service:0.0.2 > config.json'));
+    .addHelpText('after', example('hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli cfg pull hello-service:0.0.2 > config.json'))
+    .allowExcessArguments()
+    .action((_opts: unknown, cmd: Command) => {
+      const sub = cmd.args[0];
+      throw new CliError(`${sub === undefined ? 'cfg needs a subcommand' : `unknown cfg subcommand '${sub}'`}: push, pull, list or remove (see: hydra-cli cfg --help)`, EXIT.USAGE);
+    });
 
   cfg
     .command('push')
