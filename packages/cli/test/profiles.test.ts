@@ -231,3 +231,17 @@ test('an unknown command is a usage error (exit 2)', async () => {
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "hydra-cli: unknown command 'nodez' (Did you mean nodes?)\n");
 });
+
+test('IPv6 hosts, encoded passwords, TLS and ACL users survive the round trip through the profile file', async () => {
+  const h = home();
+  assert.equal((await cli(['config', 'v6', '--url', 'redis://:p%40ss@[::1]:6379/3'], { home: h })).code, 0);
+  assert.deepEqual(profileFile(h).v6, { redisUrl: '::1', redisPort: '6379', redisDb: '3', redisPassword: 'p@ss' });
+  assert.equal((await cli(['shell', '--print'], { home: h })).stdout, 'redis-cli --no-auth-warning -a p@ss -h ::1 -p 6379 -n 3\n');
+
+  // A TLS or ACL-user URL has no host/port/db form hydra-cli knows: it is kept whole.
+  assert.equal((await cli(['config', 'tls', '--url', 'rediss://app:pw@127.0.0.1:6390/2'], { home: h })).code, 0);
+  assert.deepEqual(profileFile(h).tls, { redisUrl: 'rediss://app:pw@127.0.0.1:6390/2' });
+  assert.equal((await cli(['shell', '--print'], { home: h })).stdout, 'redis-cli --no-auth-warning -a pw -h 127.0.0.1 -p 6390 -n 2 --user app --tls\n');
+  const list = await cliJson<{ active: string; profiles: Record<string, { url: string }> }>(['config', 'list'], { home: h });
+  assert.deepEqual([list.active, list.profiles.v6!.url, list.profiles.tls!.url], ['tls', 'redis://:***@[::1]:6379/3', 'rediss://app:***@127.0.0.1:6390/2']);
+});
