@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { HydraError } from './errors.js';
 import { assertServiceName } from './keys.js';
+import { parseJsonText } from './json.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
 
@@ -58,24 +59,6 @@ function configError(message: string): HydraError {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Parses JSON text; the error names the file and the line and column of the problem. */
-export function parseJsonText(text: string, origin: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    let where = '';
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      const line = before.split('\n').length;
-      const column = Number(pos[1]) - before.lastIndexOf('\n');
-      where = ` at line ${line} column ${column}`;
-    }
-    throw new HydraError('INVALID_JSON', `${origin} is not valid JSON${where}: ${msg}`);
-  }
 }
 
 export async function readJsonFile(path: string): Promise<unknown> {

@@ -5,15 +5,12 @@
  * tables mark and `nodes --prune` removes.
  */
 import type { Command } from 'commander';
-import { assertServiceName, pruneNodes, readHealth, readHealthLog, readNodes, readRoutes, readServices, type NodeStatus, type RedisClient } from '@hydra-ts/core';
+import { assertServiceName, DEFAULT_PRUNE_AFTER_S, pruneNodes, readHealth, readHealthLog, readNodes, readRoutes, readServices, type NodeStatus, type RedisClient } from '@hydra-ts/core';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { withRedis } from '../connection.js';
 import { formatAge, formatBytes, renderTable } from '../output.js';
 import { example } from './help.js';
-
-/** hydra-ts services prune after an hour without presence (core's registry default); `--prune` uses the same. */
-const DEFAULT_PRUNE_AFTER_S = 3600;
 
 function optionalService(svc: string | undefined): string | undefined {
   if (svc !== undefined) assertServiceName(svc, 'service');
