@@ -113,8 +113,3 @@ export async function closeRedis(client: RedisClient | undefined): Promise<void>
     client.destroy();
   }
 }
-
-/** Throws REDIS_UNAVAILABLE unless the connection is up (used before writes that must not be lost silently). */
-export function assertReady(client: RedisClient, config: RedisConfig): void {
-  if (!client.isReady) throw new HydraError('REDIS_UNAVAILABLE', `Redis at ${describeRedis(config)} is not connected; nothing was written`);
-}
