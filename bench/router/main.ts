@@ -37,7 +37,7 @@ interface Started {
 }
 
 /** Spawns `cmd` and resolves with its first stdout JSON line satisfying `ready`. */
-function start(cmd: string, args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean, quiet = false): Promise<Started> {
+function start(cmd: string, args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean): Promise<Started> {
   const child = spawn(cmd, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
@@ -56,8 +56,9 @@ function start(cmd: string, args: string[], env: Record<string, string>, ready: 
           const j = JSON.parse(text) as Record<string, any>;
           if (ready(j)) {
             clearTimeout(timer);
-            // Keep draining output (the router's access log) without holding it.
-            if (quiet) child.stdout!.resume();
+            // From now on output (the router's access log) is drained unread.
+            child.stdout!.off('data', onData);
+            child.stdout!.resume();
             resolve({ child, line: j });
             return;
           }
@@ -90,14 +91,22 @@ function startBackend(service: string, route?: string): Promise<Started> {
   return start(process.execPath, [BACKEND], backendEnv(service, route), (j) => j.ready === true);
 }
 
+/** The node flags of the bin's shebang (`#!/usr/bin/env -S node <flags>`): the router runs as its bin does. */
+function binNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  return first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
+}
+
+let configs = 0;
+
 async function startRouter(settings: Record<string, unknown>): Promise<{ child: ChildProcess; port: number }> {
-  const config = join(work, `router-${Date.now()}.json`);
+  const config = join(work, `router-${++configs}.json`);
   writeFileSync(config, JSON.stringify(settings));
-  const r = await start(process.execPath, [ROUTER_BIN, config], {
+  const r = await start(process.execPath, [...binNodeFlags(ROUTER_BIN), ROUTER_BIN, config], {
     HYDRA_LOG_LEVEL: 'info',
     HYDRA_REDIS_URL: REDIS_URL,
     HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
-  }, (j) => j.msg === 'hydra-router ready', true);
+  }, (j) => j.msg === 'hydra-router ready');
   return { child: r.child, port: r.line.port as number };
 }
 
@@ -204,16 +213,31 @@ function runWrk(port: number): Promise<WrkResult> {
   });
 }
 
-/** Peak resident memory of `pid` while `during` runs (sampled every 100 ms), MB. */
-async function peakRss<T>(pid: number, during: () => Promise<T>): Promise<{ result: T; peakMb: number }> {
+function rssKb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0; // process gone
+  }
+}
+
+/** `pid` and its children (a cluster primary's workers). */
+function tree(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // process gone
+  }
+  return [pid, ...kids.flatMap(tree)];
+}
+
+/** Peak resident memory of `pid` (with its children when `withChildren`) while `during` runs (sampled every 100 ms), MB. */
+async function peakRss<T>(pid: number, during: () => Promise<T>, withChildren = false): Promise<{ result: T; peakMb: number }> {
   let peak = 0;
   const sample = () => {
-    try {
-      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-      peak = Math.max(peak, kb);
-    } catch {
-      // process gone
-    }
+    const kb = (withChildren ? tree(pid) : [pid]).reduce((sum, p) => sum + rssKb(p), 0);
+    peak = Math.max(peak, kb);
   };
   const timer = setInterval(sample, 100);
   try {
@@ -262,12 +286,14 @@ async function throughput(): Promise<void> {
   const backendPort = backend.line.port as number;
   const router = await startRouter({ accessLog: false });
   const logging = await startRouter({ accessLog: true });
+  const workers = await startRouter({ accessLog: false, workers: 2 });
   const nginx = await startNginx(backendPort);
-  const targets: Array<{ name: string; port: number; pid?: number }> = [
+  const targets: Array<{ name: string; port: number; pid?: number; tree?: boolean }> = [
     { name: 'direct', port: backendPort },
     { name: 'nginx', port: nginx.port },
     { name: 'router', port: router.port, pid: router.child.pid },
     { name: 'router+log', port: logging.port, pid: logging.child.pid },
+    { name: 'router x2', port: workers.port, pid: workers.child.pid, tree: true },
   ];
   const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
   const rss = new Map<string, number>();
@@ -275,7 +301,7 @@ async function throughput(): Promise<void> {
   for (const t of targets) await runWrkShort(t.port);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
-      const { result, peakMb } = t.pid ? await peakRss(t.pid, () => runWrk(t.port)) : { result: await runWrk(t.port), peakMb: 0 };
+      const { result, peakMb } = t.pid ? await peakRss(t.pid, () => runWrk(t.port), t.tree) : { result: await runWrk(t.port), peakMb: 0 };
       results.get(t.name)!.push(result);
       if (t.pid) rss.set(t.name, Math.max(rss.get(t.name) ?? 0, peakMb));
       console.log(`  round ${round} ${t.name.padEnd(10)} ${fmt(result.rps, 0).padStart(8)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  errors ${result.errors}`);
@@ -292,11 +318,11 @@ async function throughput(): Promise<void> {
     console.log(`  ${t.name.padEnd(10)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50, 2).padStart(8)} ${fmt(s.p99, 2).padStart(8)}  ${s.errors}`);
   }
   const n = summary('nginx');
-  for (const name of ['router', 'router+log']) {
+  for (const name of ['router', 'router+log', 'router x2']) {
     const r = summary(name);
-    console.log(`  ${name}/nginx: req/s ${fmt(r.rps / n.rps, 2)}x (target >= 0.75), p99 ${fmt(r.p99 / n.p99, 2)}x (target <= 2); peak RSS under load ${fmt(rss.get(name)!, 1)} MB (target < 100)`);
+    console.log(`  ${name}/nginx: req/s ${fmt(r.rps / n.rps, 2)}x (target >= 0.75), p99 ${fmt(r.p99 / n.p99, 2)}x (target <= 2); peak RSS under load ${fmt(rss.get(name)!, 1)} MB${name === 'router x2' ? ' (primary + 2 workers)' : ''} (target < 100)`);
   }
-  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(router.child), stop(logging.child), stop(backend.child)]);
+  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(router.child), stop(logging.child), stop(workers.child), stop(backend.child)]);
 }
 
 function runWrkShort(port: number): Promise<void> {

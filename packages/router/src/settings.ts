@@ -25,6 +25,8 @@ export interface RouterSettings {
   maxAttempts: number;
   /** Most concurrent connections from this router to one instance. */
   upstreamConnections: number;
+  /** Router processes sharing the port (node:cluster); 1 = this process serves. */
+  workers: number;
   /** Log one line per proxied request (with its request id). */
   accessLog: boolean;
   /** Refuse WebSocket frames that are not signed with signatureSharedSecret. */
@@ -44,6 +46,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   balancing: 'round-robin',
   maxAttempts: 3,
   upstreamConnections: 128,
+  workers: 1,
   accessLog: true,
   forceMessageSignature: false,
   signatureSharedSecret: '',
@@ -95,6 +98,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     balancing,
     maxAttempts: Math.floor(positive(doc, 'maxAttempts', DEFAULT_SETTINGS.maxAttempts)),
     upstreamConnections: Math.floor(positive(doc, 'upstreamConnections', DEFAULT_SETTINGS.upstreamConnections)),
+    workers: Math.floor(positive(doc, 'workers', DEFAULT_SETTINGS.workers)),
     accessLog: bool(doc, 'accessLog', true),
     forceMessageSignature: bool(doc, 'forceMessageSignature', false),
     signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),

@@ -239,3 +239,19 @@ test('the dashboard shows instances appear and die, live, in Chromium', async ()
     rmSync(userDataDir, { recursive: true, force: true });
   }
 });
+
+test('with "workers": 2, two router processes share one port, each a registered router, and stop together', async () => {
+  const config = join(dir, 'workers.json');
+  writeFileSync(config, JSON.stringify({ workers: 2 }));
+  const primary = await procs.router(DB, { config });
+  const second = await primary.proc.waitLine<{ msg?: string; instance?: string }>('the second worker', (j) => j.msg === 'hydra-router ready' && j.instance !== primary.instanceId);
+  const workerIds = [primary.instanceId, second.instance!];
+  const nodes = (await envelopeOf(`${base}/v1/router/list/nodes`)).body.result as Array<{ instanceID: string; port: number; serviceName: string }>;
+  const ports = nodes.filter((n) => workerIds.includes(n.instanceID)).map((n) => n.port);
+  assert.deepEqual(ports, [primary.port, primary.port], 'both workers registered on the one port');
+  for (let i = 0; i < 20; i++) assert.equal((await http(`${primary.base}/v1/api/hello`)).status, 200);
+  primary.proc.kill('SIGTERM');
+  assert.equal(await primary.proc.waitExit(), 0);
+  const present = await withRedis(DB, async (c) => Promise.all(workerIds.map((id) => c.exists(`hydra:service:hydra-router:${id}:presence`))));
+  assert.deepEqual(present, [0, 0], 'each worker removed its presence on the way out');
+});

@@ -5,10 +5,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createClient } from 'redis';
 import { request as undiciRequest, Agent } from 'undici';
 
 export const ROUTER_BIN = join(__dirname, '..', 'src', 'main.js');
+
+/** The node flags of the bin's shebang (`#!/usr/bin/env -S node <flags>`): tests run it as the bin runs. */
+export function binNodeFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words.slice(1);
+}
 export const BACKEND = join(__dirname, 'fixtures', 'backend.js');
 /** Plain-JS peers built on the published hydra / hydra-express (not compiled: run from the sources). */
 export const JS_FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
@@ -141,8 +149,8 @@ export class Proc {
 export class Processes {
   private readonly all: Proc[] = [];
 
-  start(name: string, script: string, args: string[], env: Record<string, string>): Proc {
-    const child = spawn(process.execPath, [script, ...args], {
+  start(name: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Proc {
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
       env: { PATH: process.env.PATH ?? '', HYDRA_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -157,7 +165,7 @@ export class Processes {
       HYDRA_REDIS_URL: redisUrl(db),
       HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
       ...opts.env,
-    });
+    }, binNodeFlags(ROUTER_BIN));
     const ready = await proc.waitLine<{ msg?: string; port?: number; instance?: string }>('router ready', (j) => j.msg === 'hydra-router ready');
     return { proc, port: ready.port!, base: `http://127.0.0.1:${ready.port}`, instanceId: ready.instance! };
   }
