@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
 
+const HELLO_SERVICE = join(__dirname, '..', '..', '..', '..', 'examples', 'hello-service', 'dist', 'src', 'main.js');
+
 const DB = 8;
 const procs = new Processes();
 const dir = mkdtempSync(join(tmpdir(), 'router-proxy-'));
@@ -264,4 +266,20 @@ test('an instance too slow to answer gets 504 with the timeout named', async () 
   assert.equal(res.status, 504);
   assert.equal(res.json().statusMessage, 'Gateway Timeout');
   assert.match(res.json().result.reason, /sent no response within 1000 ms \(config field requestTimeout/);
+});
+
+test('in front of the hello-service example: its routes answer through the router', async () => {
+  const proc = procs.start('hello-service', HELLO_SERVICE, [], {
+    HYDRA_REDIS_URL: `redis://127.0.0.1:6379/${DB}`,
+    HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: 0 }),
+  });
+  const ready = await proc.waitLine<{ msg?: string; instanceId?: string }>('hello-service listening', (j) => /hello-service listening/.test(j.msg ?? ''));
+  const hello = await waitFor('hello-service routes', async () => {
+    const r = await http(`${base}/v1/hello/test`);
+    return r.status === 200 ? r : undefined;
+  });
+  assert.equal(hello.json().result.msg, `hello from hello-service - ${ready.instanceId}`);
+  const posted = await http(`${base}/v1/hello/post`, { method: 'POST', body: JSON.stringify({ x: 1 }), headers: { 'content-type': 'application/json' } });
+  assert.equal(posted.status, 200);
+  assert.deepEqual(posted.json().result, { x: 1 });
 });
