@@ -32,7 +32,6 @@ type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset';
 export interface ProxyOutcome {
   status: number;
   instanceId?: string;
-  attempts: number;
 }
 
 export interface ProxyHooks {
@@ -275,6 +274,6 @@ export class ProxyCall {
   private finish(status: number, instanceId?: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.r.hooks.done({ status, instanceId, attempts: this.tried.size });
+    this.r.hooks.done({ status, instanceId });
   }
 }

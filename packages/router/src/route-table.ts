@@ -78,14 +78,6 @@ export class RouteTable {
     this.rebuild();
   }
 
-  services(): string[] {
-    return [...this.byService.keys()].sort();
-  }
-
-  routesOf(serviceName: string): RouteEntry[] {
-    return this.byService.get(serviceName) ?? [];
-  }
-
   /** Route tables change rarely and are small: rebuilding keeps the trie simple and exactly in step. */
   private rebuild(): void {
     const root = newNode();

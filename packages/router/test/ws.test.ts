@@ -130,6 +130,12 @@ test('a message to a service is relayed with via set, and the reply comes back t
   assert.equal(reply.bdy.echo.n, 1);
   assert.equal(reply.to, `${a.instanceId}-${c.id}@hydra-router:/`, 'the service replied to via');
   assert.equal(reply.via, undefined, 'the router strips via before delivery');
+
+  // A `[method]` in `to` makes it an HTTP call; its result comes back as the reply body.
+  c.send({ to: 'echo-svc:[get]/v1/ws/envelope', frm: 'client:/', mid: 'm-2', bdy: {} });
+  const answer = await c.next((f) => f.rmid === 'm-2');
+  assert.equal(answer.bdy.service, 'echo-svc');
+  assert.equal(answer.frm, 'echo-svc:[get]/v1/ws/envelope');
   await c.close();
 });
 
