@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import {
-  createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
+  assertServiceName, createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
   type Hydra,
 } from '@hydra-ts/core';
 import { readJsonBody, sendEnvelope, sendReason, type AnswerContext } from './respond.js';
@@ -68,7 +68,7 @@ export class RouterApi {
     let name = rest.replace(/\/+$/, '');
     let param = '';
     if (name.startsWith('refresh/')) {
-      param = decodeURIComponent(name.slice('refresh/'.length));
+      param = safeDecode(name.slice('refresh/'.length));
       name = 'refresh';
     }
     const method = req.method ?? 'GET';
@@ -138,6 +138,7 @@ export class RouterApi {
   }
 
   private async refresh(res: ServerResponse, ctx: AnswerContext, service: string): Promise<void> {
+    if (service) assertServiceName(service, 'refresh/<service>');
     await this.d.broadcastRefresh(service || undefined);
     sendEnvelope(res, 200, {}, ctx);
   }
@@ -160,5 +161,14 @@ export class RouterApi {
       { timeoutMs: this.d.settings.requestTimeoutMs },
     );
     sendEnvelope(res, answer.statusCode, { result: answer.result }, ctx);
+  }
+}
+
+/** A path segment decoded, or as given when it is not valid percent-encoding (validation then names it). */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }

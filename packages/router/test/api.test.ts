@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { Processes, flushDb, http, waitFor, agent, withRedis, TEST_OUTPUT } from './helpers.js';
+import { Processes, flushDb, http, waitFor, agent, withRedis, TEST_OUTPUT, ROUTER_BIN } from './helpers.js';
 
 const DB = 9;
 const TOKEN = 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b';
@@ -133,6 +133,9 @@ test('refresh on one router reloads the route table of every router', async () =
   assert.equal((await http(`${secured}/v1/api/extra`)).status, 404, 'not known until a refresh');
   const refreshed = await envelopeOf(`${base}/v1/router/refresh/api-svc`);
   assert.equal(refreshed.status, 200);
+  const invalid = await envelopeOf(`${base}/v1/router/refresh/Bad%20Name`);
+  assert.equal(invalid.status, 400);
+  assert.match(invalid.body.result.reason, /refresh\/<service> "Bad Name" is not a valid service name/);
   await waitFor('the other router to reload', async () => (await http(`${secured}/v1/api/extra`)).status === 200);
   assert.equal((await http(`${base}/v1/api/extra`)).status, 200);
 });
@@ -254,4 +257,16 @@ test('with "workers": 2, two router processes share one port, each a registered 
   assert.equal(await primary.proc.waitExit(), 0);
   const present = await withRedis(DB, async (c) => Promise.all(workerIds.map((id) => c.exists(`hydra:service:hydra-router:${id}:presence`))));
   assert.deepEqual(present, [0, 0], 'each worker removed its presence on the way out');
+});
+
+test('a bad config field or an unreachable Redis stops the start with a message naming it', async () => {
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ balancing: 'random', requestTimeout: 5 }));
+  const badConfig = procs.start('router (bad config)', ROUTER_BIN, [bad], { HYDRA_REDIS_URL: `redis://127.0.0.1:6379/${DB}`, HYDRA_SERVICE: '{"servicePort":0}' });
+  assert.equal(await badConfig.waitExit(), 1);
+  assert.match(badConfig.lines.join('\n'), /cannot start: router config field balancing "random" is not one of round-robin, least-outstanding/);
+
+  const noRedis = procs.start('router (no Redis)', ROUTER_BIN, [], { HYDRA_REDIS_URL: 'redis://127.0.0.1:1/0', HYDRA_SERVICE: '{"servicePort":0}' });
+  assert.equal(await noRedis.waitExit(15_000), 1);
+  assert.match(noRedis.lines.join('\n'), /cannot start: .*Redis at redis:\/\/127\.0\.0\.1:1\/0/);
 });
