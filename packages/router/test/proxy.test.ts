@@ -177,8 +177,11 @@ test('round robin spreads requests evenly; least-outstanding avoids a busy insta
   assert.deepEqual([...counts.values()], [10, 10]);
 
   // One slow request pins an instance; least-outstanding sends everything else to the other.
-  const slow = http(`${leastBase}/v1/rr/slow?ms=1500`);
-  await new Promise((r) => setTimeout(r, 200));
+  const slow = http(`${leastBase}/v1/rr/slow?ms=3000`);
+  await waitFor('the slow request to reach an instance', async () => {
+    const counts = await Promise.all([a, b].map(async (x) => (await http(`http://127.0.0.1:${x.port}/in-flight`)).json().slowInFlight as number));
+    return counts[0]! + counts[1]! === 1;
+  });
   const during = new Set<string>();
   for (let i = 0; i < 10; i++) during.add((await http(`${leastBase}/v1/rr/who`)).json().instance);
   const pinned = (await slow).json().instance as string;
