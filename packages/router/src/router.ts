@@ -221,7 +221,7 @@ export class Router {
       }
     }
     if (!serviceName) {
-      this.noRoute(req, res, method, path, ctx, started);
+      this.noRoute(res, method, path, ctx, started);
       return;
     }
     const svc = serviceName;
@@ -245,7 +245,7 @@ export class Router {
     }, this.upstreams, this.settings, this.logger).start();
   }
 
-  private noRoute(_req: IncomingMessage, res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {
+  private noRoute(res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {
     const always = () => true;
     const dead = this.routes.table.match(method, path, always);
     if (dead) {
@@ -275,7 +275,9 @@ export class Router {
       return;
     }
     try {
-      if (path === '/') {
+      if ((path === '/' || path === '/metrics' || path === '/v1/router/events') && req.method !== 'GET' && req.method !== 'HEAD') {
+        sendReason(res, 405, `${req.method} ${path} is not supported; use GET`, ctx, { allow: 'GET, HEAD' });
+      } else if (path === '/') {
         this.dashboard.page(res, ctx);
       } else if (path === '/metrics') {
         const text = await this.metrics.text();
