@@ -23,7 +23,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
 const PATH = '/v1/bench/hello';
-const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'dist', 'src', 'main.js');
+const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'bin', 'hydra-router.js');
 const BACKEND = join(__dirname, 'backend.js');
 
 const children = new Set<ChildProcess>();

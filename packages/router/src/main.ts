@@ -1,11 +1,11 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --optimize-for-size
 /**
  * hydra-router: `hydra-router [config.json]`. Configured like any Hydra service:
  * the config file (optional), then HYDRA_REDIS_URL and HYDRA_SERVICE
  * (e.g. '{"servicePort":8000,"serviceIP":"127.0.0.1"}') on top. With
  * `"workers": N` in the config, N router processes share the port.
  *
- * The shebang trades a little CPU for memory: V8's young generation capped at
+ * The launcher (bin/hydra-router.js) starts node with flags that trade a little
+ * CPU for memory: V8's young generation capped at
  * 4 MB per semi-space (a proxy's garbage is short-lived; the 16 MB default
  * costs ~35 MB resident) and --optimize-for-size (collects the old generation
  * sooner). Measured under 50-connection load (bench/router): peak RSS

@@ -5,11 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { request as undiciRequest, Agent } from 'undici';
 
-export const ROUTER_BIN = join(__dirname, '..', 'src', 'main.js');
+export const ROUTER_BIN = join(__dirname, '..', '..', 'bin', 'hydra-router.js');
 
 /** The node flags of the bin's shebang (`#!/usr/bin/env -S node <flags>`): tests run it as the bin runs. */
 export function binNodeFlags(bin: string): string[] {
@@ -45,6 +47,17 @@ export async function withRedis<T>(db: number, fn: (c: TestRedis) => Promise<T>)
   } finally {
     await client.close();
   }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
@@ -150,7 +163,11 @@ export class Processes {
   private readonly all: Proc[] = [];
 
   start(name: string, script: string, args: string[], env: Record<string, string>, nodeFlags: string[] = []): Proc {
-    const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
+    return this.command(name, process.execPath, [...nodeFlags, script, ...args], env);
+  }
+
+  command(name: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+    const child = spawn(cmd, args, {
       env: { PATH: process.env.PATH ?? '', HYDRA_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -159,10 +176,29 @@ export class Processes {
     return proc;
   }
 
+  /** A redis-server of the test's own on `port` (0 = a free one), keeping nothing on disk. */
+  async redisServer(port = 0): Promise<{ proc: Proc; port: number; url: (db: number) => string }> {
+    const chosen = port || (await freePort());
+    const dir = mkdtempSync(join(tmpdir(), 'router-redis-'));
+    const proc = this.command(`redis-server ${chosen}`, 'redis-server', ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+    proc.child.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    await waitFor(`redis-server on ${chosen}`, async () => {
+      const c = createClient({ url: `redis://127.0.0.1:${chosen}`, socket: { reconnectStrategy: false } });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } finally {
+        c.destroy();
+      }
+    });
+    return { proc, port: chosen, url: (db) => `redis://127.0.0.1:${chosen}/${db}` };
+  }
+
   /** Starts the compiled router bin; resolves with its port once it is ready. */
-  async router(db: number, opts: { config?: string; env?: Record<string, string> } = {}): Promise<{ proc: Proc; port: number; base: string; instanceId: string }> {
+  async router(db: number, opts: { config?: string; env?: Record<string, string>; redis?: string } = {}): Promise<{ proc: Proc; port: number; base: string; instanceId: string }> {
     const proc = this.start('router', ROUTER_BIN, opts.config ? [opts.config] : [], {
-      HYDRA_REDIS_URL: redisUrl(db),
+      HYDRA_REDIS_URL: opts.redis ?? redisUrl(db),
       HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
       ...opts.env,
     }, binNodeFlags(ROUTER_BIN));

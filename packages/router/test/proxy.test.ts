@@ -286,3 +286,31 @@ test('in front of the hello-service example: its routes answer through the route
   assert.equal(posted.status, 200);
   assert.deepEqual(posted.json().result, { x: 1 });
 });
+
+test('routing goes on while Redis is away, and the router registers again when it is back', async () => {
+  const redis = await procs.redisServer();
+  const url = redis.url(DB);
+  const own = await procs.router(DB, { redis: url });
+  const svc = await procs.backend(DB, 'calm-svc', ['[get]/v1/calm/who'], { HYDRA_REDIS_URL: url });
+  await waitFor('calm-svc routed', async () => (await http(`${own.base}/v1/calm/who`)).status === 200);
+
+  redis.proc.kill('SIGKILL');
+  await redis.proc.waitExit();
+  // Nothing on the request path needs Redis: the table and the instances are in memory.
+  for (let i = 0; i < 20; i++) {
+    const r = await http(`${own.base}/v1/calm/who`);
+    assert.equal(r.status, 200, `${r.text}\n${svc.proc.lines.slice(-5).join('\n')}\n${own.proc.lines.slice(-5).join('\n')}`);
+    assert.equal(r.json().instance, svc.instanceId);
+  }
+  assert.equal((await http(`${own.base}/v1/router/health`)).json().result.redis, 'disconnected');
+  assert.equal(own.proc.exited, false);
+
+  // Back empty (no persistence): router and service write their keys again.
+  await procs.redisServer(redis.port);
+  await waitFor('the router to register again', async () =>
+    (await http(`${own.base}/v1/router/list/nodes`)).json().result?.some((n: { instanceID: string }) => n.instanceID === own.instanceId),
+  15_000);
+  // The restarted Redis is empty until the service's next heartbeat: it may be unknown for a moment.
+  await waitFor('calm-svc routed again', async () => (await http(`${own.base}/v1/calm/who`)).status === 200, 15_000);
+  assert.equal((await http(`${own.base}/v1/router/health`)).json().result.redis, 'connected');
+});
