@@ -30,7 +30,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   td { padding:4px 6px; border-bottom:1px solid var(--line); font-variant-numeric:tabular-nums; }
   tr.dead td { color:var(--dim); text-decoration:line-through; }
   tr.dead td.state { text-decoration:none; }
-  .state { font-weight:600; }
+  .state { font-weight:600; white-space:nowrap; }
   tr.alive .state { color:var(--ok); } tr.dead .state { color:var(--bad); }
   .routes { margin-top:8px; color:var(--dim); font:12px/1.5 ui-monospace, monospace; word-break:break-all; }
   .empty { color:var(--dim); padding:20px; }

@@ -5,7 +5,7 @@
  * changes push a snapshot at once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readHealth, readNodes, errorMessage, type Hydra, type Logger } from '@hydra-ts/core';
+import { keys, readNodes, errorMessage, type Hydra, type Logger } from '@hydra-ts/core';
 import type { RouteLoader } from './route-loader.js';
 import type { PerSecondStats } from './stats.js';
 import { REQUEST_ID, type AnswerContext } from './respond.js';
@@ -136,10 +136,19 @@ export class Dashboard {
     const live = hydra.discovery.liveServices();
     const names = new Set<string>([...live, ...routes.list().map((r) => r.serviceName)]);
     for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S) names.add(n.serviceName);
+    // Health keys are named from discovery's instances: one MGET, no SCAN of the keyspace each tick.
     const health = new Map<string, Record<string, unknown>>();
-    if (hydra.redis.isReady) {
-      const docs = await Promise.all(live.map((svc) => readHealth(hydra.redis, svc)));
-      for (const doc of docs.flat()) if (typeof doc.instanceID === 'string') health.set(doc.instanceID, doc);
+    const liveInstances = live.flatMap((svc) => hydra.discovery.instances(svc));
+    if (hydra.redis.isReady && liveInstances.length) {
+      const docs = await hydra.redis.mGet(liveInstances.map((i) => keys.health(i.serviceName, i.instanceID)));
+      docs.forEach((doc, n) => {
+        if (!doc) return;
+        try {
+          health.set(liveInstances[n]!.instanceID, JSON.parse(doc) as Record<string, unknown>);
+        } catch {
+          // an unreadable health document shows as no data
+        }
+      });
     }
     const recent = httpStats.recent(RATE_WINDOW_S);
     const recentErrors = errorStats.recent(RATE_WINDOW_S);
