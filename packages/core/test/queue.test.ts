@@ -57,6 +57,7 @@ test('messages put in progress by a Hydra peer (no taken-at time) are recovered 
     await redis.lPush(keys.queueInProgress('peer-q'), raw);
     assert.equal(await svc.queues.recover('peer-q', 60_000), 0, 'first seen now: stamped, not moved');
     assert.ok(await redis.zScore(keys.queueTakenAt('peer-q'), raw));
+    await new Promise((r) => setTimeout(r, 5)); // let the clock pass the stamp: recovery needs a strictly older one
     assert.equal(await svc.queues.recover('peer-q', 0), 1);
     assert.equal((await svc.getQueuedMessage())!.message.mid, 'm-1');
   } finally {
