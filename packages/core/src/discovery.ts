@@ -165,6 +165,8 @@ type DiscoveryEvents = {
 export class Discovery extends EventEmitter<DiscoveryEvents> {
   private readonly services = new Map<string, Map<string, Instance>>();
   private readonly cursors = new Map<string, number>();
+  /** When each instance was last added: a resync does not drop one added while it was scanning. */
+  private readonly addedAt = new Map<string, number>();
   private resyncTimer?: NodeJS.Timeout;
   private syncing?: Promise<void>;
 
@@ -223,6 +225,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   private async readAll(): Promise<void> {
     if (!this.redis.isReady) return;
+    const started = Date.now();
     try {
       const found = (await scanKeys(this.redis, patterns.allPresence)).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
       const entries = found.length ? await this.redis.hmGet(keys.nodes(), found.map((p) => p.instanceId)) : [];
@@ -234,7 +237,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
         this.add(p.service, node);
       });
       for (const [, members] of this.services) {
-        for (const inst of [...members.values()]) if (!seen.has(inst.instanceID)) this.remove(inst.serviceName, inst.instanceID);
+        for (const inst of [...members.values()]) {
+          if (!seen.has(inst.instanceID) && (this.addedAt.get(inst.instanceID) ?? 0) < started) this.remove(inst.serviceName, inst.instanceID);
+        }
       }
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 'discovery resync failed; will retry');
@@ -266,6 +271,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     if (!members) this.services.set(svc, (members = new Map()));
     if (members.has(node.instanceID)) return;
     members.set(node.instanceID, node);
+    this.addedAt.set(node.instanceID, Date.now());
     this.emit('up', node);
   }
 
@@ -273,6 +279,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     const node = this.services.get(svc)?.get(id);
     if (!node) return;
     this.services.get(svc)!.delete(id);
+    this.addedAt.delete(id);
     this.emit('down', node);
   }
 }
