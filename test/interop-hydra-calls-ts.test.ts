@@ -134,7 +134,7 @@ test('Hydra makeAPIRequest POSTs JSON to a named hydra-ts instance and gets it e
 
 test('Hydra makeAPIRequest calls the hello-service example process and gets its envelope', async () => {
   const port = await freePort();
-  const hello = startProcess(join(ROOT, 'examples', 'hello-service', 'dist', 'src', 'main.js'), {
+  const hello = startProcess([join(ROOT, 'examples', 'hello-service', 'dist', 'src', 'main.js')], {
     HYDRA_REDIS_URL: URL,
     HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: port }),
     HYDRA_LOG_LEVEL: 'warn',

@@ -5,13 +5,12 @@
 import { Router } from 'express';
 import { pino } from 'pino';
 import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
+import { redisUrl } from '@hydra-ts/testing';
 import { createService, sendOk, type ExpressService } from '@hydra-ts/express';
 
 export const quietLogger = pino({ level: process.env.HYDRA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
 
-export function redisUrl(db: number): string {
-  return `redis://127.0.0.1:6379/${db}`;
-}
+export { waitFor, redisUrl } from '@hydra-ts/testing';
 
 /** A plain Redis connection to `db`, FLUSHDB'd: each test file owns its database. */
 export async function freshDatabase(db: number): Promise<RedisClient> {
@@ -22,22 +21,6 @@ export async function freshDatabase(db: number): Promise<RedisClient> {
 
 export { closeRedis };
 
-/** Polls `probe` until it returns a truthy value; fails after `timeoutMs` naming `what` (a function is asked at failure time). */
-export async function waitFor<T>(what: string | (() => string), probe: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export type TsService = ExpressService;
 

@@ -3,11 +3,12 @@
  * own temporary HOME (the real ~/.hydra-cli is never touched), talk to Redis,
  * and start and stop child processes by pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, closeRedis, defaultLogger, type RedisClient, type Logger } from '@hydra-ts/core';
+import { startProcess, redisUrl, type Started as Child } from '@hydra-ts/testing';
 
 /** packages/cli, from dist/test. */
 export const CLI_ROOT = join(__dirname, '..', '..');
@@ -15,10 +16,6 @@ export const REPO_ROOT = join(CLI_ROOT, '..', '..');
 export const BIN = join(CLI_ROOT, 'dist', 'src', 'main.js');
 /** A loopback port nothing listens on. */
 export const DEAD_REDIS = 'redis://127.0.0.1:1/0';
-
-export function redisUrl(db: number): string {
-  return `redis://127.0.0.1:6379/${db}`;
-}
 
 export function silentLogger(): Logger {
   const logger = defaultLogger('cli-test');
@@ -79,58 +76,10 @@ export async function cliJson<T = unknown>(args: string[], options: Parameters<t
   return JSON.parse(r.stdout) as T;
 }
 
-const running = new Set<ChildProcess>();
-
-export interface Child {
-  child: ChildProcess;
-  /** stdout lines so far. */
-  lines: string[];
-  output(): string;
-}
-
+/** A node child process started in the repository root, ended by stopAllChildren(). */
 export function startChild(args: string[], env: Record<string, string>, cwd = REPO_ROOT): Child {
-  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  let out = '';
-  let partial = '';
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString();
-    partial += c.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return { child, lines, output: () => out.slice(-4000) };
+  return startProcess(args, env, cwd);
 }
 
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-  await gone;
-  clearTimeout(timer);
-}
-
-export async function stopAllChildren(): Promise<void> {
-  await Promise.all([...running].map(stopChild));
-}
-
-/** Polls `check` until it returns a value (not undefined/false) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { stopAllProcesses as stopAllChildren, waitFor, redisUrl } from '@hydra-ts/testing';
+export type { Started as Child } from '@hydra-ts/testing';
