@@ -27,17 +27,13 @@ const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADD
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
-type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset';
+export type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset';
 
-export interface ProxyOutcome {
-  status: number;
-  instanceId?: string;
-}
-
-export interface ProxyHooks {
-  /** Called once per request when its answer is complete (or abandoned). */
-  done(outcome: ProxyOutcome): void;
-  upstreamError(kind: FailureKind): void;
+/** Who learns how each proxied request ended (the router: stats, metrics, access log). */
+export interface ProxyObserver {
+  /** Once per request, when its answer is complete (or abandoned: 499). */
+  proxied(call: ProxyCall, status: number, instanceId: string | undefined): void;
+  upstreamFailed(call: ProxyCall, kind: FailureKind): void;
 }
 
 export class BodyTooLarge extends Error {
@@ -122,36 +118,48 @@ export interface ProxyRequest {
   /** Path and query as the instance should see them. */
   path: string;
   ctx: AnswerContext;
-  hooks: ProxyHooks;
+  /** performance.now() when the request arrived. */
+  started: number;
 }
 
-/** One request's journey through one or more attempts. */
-export class ProxyCall {
+const clientClosed = () => new Error('client closed the connection');
+
+/**
+ * One request's journey through one or more attempts. The call is its own
+ * undici handler (attempts are sequential, an error ends one before the next
+ * starts), so a request allocates no closures on the fast path.
+ */
+export class ProxyCall implements Dispatcher.DispatchHandler {
+  readonly method: string;
   private readonly tried = new Set<Upstream>();
-  private readonly method: string;
   private readonly headers: Record<string, string | string[]>;
   private readonly body?: ClientBody;
   private clientGone = false;
-  private controller?: Dispatcher.DispatchController;
   private finished = false;
+  /** The attempt in progress. */
+  private upstream?: Upstream;
+  private controller?: Dispatcher.DispatchController;
+  private responded = false;
 
   constructor(
-    private readonly r: ProxyRequest,
+    readonly r: ProxyRequest,
     private readonly upstreams: Upstreams,
     private readonly settings: RouterSettings,
+    private readonly observer: ProxyObserver,
     private readonly logger: Logger,
   ) {
     this.method = r.req.method ?? 'GET';
     this.headers = forwardHeaders(r.req, r.ctx.requestId);
     if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
-    r.res.once('close', () => {
-      if (!r.res.writableFinished) {
-        this.clientGone = true;
-        this.controller?.abort(new Error('client closed the connection'));
-        this.finish(499);
-      }
-    });
+    r.res.on('close', this.onClientClose);
   }
+
+  private readonly onClientClose = (): void => {
+    if (this.r.res.writableFinished) return;
+    this.clientGone = true;
+    this.controller?.abort(clientClosed());
+    this.finish(499);
+  };
 
   start(): void {
     const declared = Number(this.r.req.headers['content-length'] ?? 0);
@@ -185,51 +193,8 @@ export class ProxyCall {
     }
     this.tried.add(upstream);
     upstream.outstanding++;
-    let responded = false;
-    let settled = false;
-    const settle = () => {
-      if (!settled) {
-        settled = true;
-        upstream.outstanding--;
-      }
-    };
-    const res = this.r.res;
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart: (controller) => {
-        this.controller = controller;
-        if (this.clientGone) controller.abort(new Error('client closed the connection'));
-      },
-      onResponseStart: (controller, statusCode, headers, statusMessage) => {
-        responded = true;
-        upstream.succeeded();
-        res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
-        // A small response arrives whole in one parse: corked, head, body and end leave in one write.
-        res.cork();
-        process.nextTick(uncork, res);
-        res.on('drain', () => controller.resume());
-      },
-      onResponseData: (controller, chunk) => {
-        if (!res.write(chunk)) controller.pause();
-      },
-      onResponseEnd: () => {
-        settle();
-        res.end();
-        this.finish(res.statusCode, upstream.instanceId);
-      },
-      onResponseError: (_controller, err) => {
-        settle();
-        if (this.clientGone) return;
-        if (responded) {
-          // Part of the response is out: all we can do is cut it, so the client sees it incomplete.
-          this.logger.warn({ reqId: this.r.ctx.requestId, service: serviceName, instance: upstream.instanceId, err: errorMessage(err) }, 'upstream failed mid-response');
-          this.r.hooks.upstreamError('reset');
-          res.destroy();
-          this.finish(502, upstream.instanceId);
-          return;
-        }
-        this.failed(upstream, err);
-      },
-    };
+    this.upstream = upstream;
+    this.responded = false;
     upstream.pool.dispatch(
       {
         path: this.r.path,
@@ -240,14 +205,71 @@ export class ProxyCall {
         headersTimeout: this.settings.requestTimeoutMs,
         bodyTimeout: this.settings.requestTimeoutMs,
       },
-      handler,
+      this,
     );
   }
+
+  /** The attempt is over (answered or failed): the instance has one request less in flight. */
+  private settle(): Upstream | undefined {
+    const upstream = this.upstream;
+    if (upstream) {
+      upstream.outstanding--;
+      this.upstream = undefined;
+    }
+    return upstream;
+  }
+
+  // --- undici's handler interface (one attempt) -----------------------------------
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(clientClosed());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.responded = true;
+    this.upstream!.succeeded();
+    const res = this.r.res;
+    res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
+    // A small response arrives whole in one parse: corked, head, body and end leave in one write.
+    res.cork();
+    process.nextTick(uncork, res);
+    this.controller = controller;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.r.res.write(chunk)) {
+      controller.pause();
+      this.r.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    const upstream = this.settle();
+    this.r.res.end();
+    this.finish(this.r.res.statusCode, upstream?.instanceId);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    const upstream = this.settle();
+    if (this.clientGone || !upstream) return;
+    if (this.responded) {
+      // Part of the response is out: all we can do is cut it, so the client sees it incomplete.
+      this.logger.warn({ reqId: this.r.ctx.requestId, service: this.r.serviceName, instance: upstream.instanceId, err: errorMessage(err) }, 'upstream failed mid-response');
+      this.observer.upstreamFailed(this, 'reset');
+      this.r.res.destroy();
+      this.finish(502, upstream.instanceId);
+      return;
+    }
+    this.failed(upstream, err);
+  }
+
+  // --- after a failed attempt ------------------------------------------------------
 
   private failed(upstream: Upstream, err: unknown): void {
     const kind = failureKind(err);
     const message = errorMessage(err);
-    this.r.hooks.upstreamError(kind);
+    this.observer.upstreamFailed(this, kind);
     if (kind === 'too-large' || this.body?.tooLarge) {
       this.answerTooLarge();
       return;
@@ -274,6 +296,6 @@ export class ProxyCall {
   private finish(status: number, instanceId?: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.r.hooks.done({ status, instanceId });
+    this.observer.proxied(this, status, instanceId);
   }
 }

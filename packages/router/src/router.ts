@@ -17,7 +17,7 @@ import { readSettings, type RouterSettings } from './settings.js';
 import { STRATEGIES } from './balancer.js';
 import { Upstreams } from './upstreams.js';
 import { RouteLoader } from './route-loader.js';
-import { ProxyCall } from './proxy.js';
+import { ProxyCall, type ProxyObserver, type FailureKind } from './proxy.js';
 import { RouterApi, ROUTER_VERSION } from './api.js';
 import { RouterMetrics } from './metrics.js';
 import { PerSecondStats } from './stats.js';
@@ -53,7 +53,7 @@ export async function routerConfig(path: string | undefined): Promise<ConfigDocu
   return { ...doc, hydra: { ...ROUTER_DEFAULTS, ...hydra, serviceName: ROUTER_SERVICE } } as unknown as ConfigDocument;
 }
 
-export class Router {
+export class Router implements ProxyObserver {
   readonly settings: RouterSettings;
   readonly server: Server;
   readonly metrics: RouterMetrics;
@@ -69,6 +69,8 @@ export class Router {
   private readonly tokenDigest?: Buffer;
   private readonly logger: Logger;
   private serving = false;
+  /** Whether a service has a live instance (routes of dead services do not match). */
+  private readonly alive = (svc: string) => this.upstreams.has(svc);
   private closing?: Promise<void>;
 
   private constructor(readonly hydra: Hydra) {
@@ -207,10 +209,9 @@ export class Router {
       return;
     }
 
-    const alive = (svc: string) => this.upstreams.has(svc);
     let serviceName: string | undefined;
     let forwardPath = url;
-    const match = this.routes.table.match(method, path, alive);
+    const match = this.routes.table.match(method, path, this.alive);
     if (match) {
       serviceName = match.entry.serviceName;
     } else {
@@ -227,25 +228,21 @@ export class Router {
       this.noRoute(res, method, path, ctx, started);
       return;
     }
-    const svc = serviceName;
-    this.httpStats.log(svc);
-    new ProxyCall({
-      req,
-      res,
-      serviceName: svc,
-      path: forwardPath,
-      ctx,
-      hooks: {
-        done: (o) => {
-          if (o.status >= 500) this.errorStats.log(svc);
-          this.account(svc, method, o.status, started, requestId, url, o.instanceId);
-        },
-        upstreamError: (kind) => {
-          this.metrics.upstreamError(svc, kind);
-          if (kind !== 'too-large') this.issues.add('error', `${method} ${url} → ${svc}: upstream ${kind} [${requestId}]`);
-        },
-      },
-    }, this.upstreams, this.settings, this.logger).start();
+    this.httpStats.log(serviceName);
+    new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started }, this.upstreams, this.settings, this, this.logger).start();
+  }
+
+  /** ProxyObserver: how each proxied request ended. */
+  proxied(call: ProxyCall, status: number, instanceId: string | undefined): void {
+    const { serviceName, req, ctx, started } = call.r;
+    if (status >= 500) this.errorStats.log(serviceName);
+    this.account(serviceName, call.method, status, started, ctx.requestId, req.url ?? '/', instanceId);
+  }
+
+  upstreamFailed(call: ProxyCall, kind: FailureKind): void {
+    const { serviceName, req, ctx } = call.r;
+    this.metrics.upstreamError(serviceName, kind);
+    if (kind !== 'too-large') this.issues.add('error', `${call.method} ${req.url} → ${serviceName}: upstream ${kind} [${ctx.requestId}]`);
   }
 
   private noRoute(res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {
@@ -258,7 +255,7 @@ export class Router {
       this.account(svc, method, 503, started, ctx.requestId, path);
       return;
     }
-    const allowed = this.routes.table.allowedMethods(path, (s) => this.upstreams.has(s));
+    const allowed = this.routes.table.allowedMethods(path, this.alive);
     if (allowed.length) {
       sendReason(res, 405, `${method} is not a registered method of ${path}; registered: ${allowed.join(', ')}`, ctx, { allow: allowed.join(', ') });
       this.account('none', method, 405, started, ctx.requestId, path);

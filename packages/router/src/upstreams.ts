@@ -71,6 +71,8 @@ export class Upstream implements Candidate {
 
 export class Upstreams {
   private readonly services = new Map<string, Map<string, Upstream>>();
+  /** The same members as arrays, rebuilt on membership changes, for the strategy's fast path. */
+  private readonly lists = new Map<string, Upstream[]>();
   private readonly onUp = (i: Instance) => this.add(i);
   private readonly onDown = (i: Instance) => this.remove(i);
 
@@ -91,7 +93,9 @@ export class Upstreams {
     if (instance.serviceName === this.selfService) return;
     let members = this.services.get(instance.serviceName);
     if (!members) this.services.set(instance.serviceName, (members = new Map()));
-    if (!members.has(instance.instanceID)) members.set(instance.instanceID, new Upstream(instance, this.options));
+    if (members.has(instance.instanceID)) return;
+    members.set(instance.instanceID, new Upstream(instance, this.options));
+    this.lists.set(instance.serviceName, [...members.values()]);
   }
 
   private remove(instance: Instance): void {
@@ -99,7 +103,12 @@ export class Upstreams {
     const upstream = members?.get(instance.instanceID);
     if (!upstream) return;
     members!.delete(instance.instanceID);
-    if (members!.size === 0) this.services.delete(instance.serviceName);
+    if (members!.size === 0) {
+      this.services.delete(instance.serviceName);
+      this.lists.delete(instance.serviceName);
+    } else {
+      this.lists.set(instance.serviceName, [...members!.values()]);
+    }
     // Requests already running on it finish (or fail) by themselves; close refuses new ones.
     upstream.pool.close().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'closing an upstream pool failed'));
   }
@@ -109,8 +118,8 @@ export class Upstreams {
     return (this.services.get(serviceName)?.size ?? 0) > 0;
   }
 
-  list(serviceName: string): Upstream[] {
-    return [...(this.services.get(serviceName)?.values() ?? [])];
+  list(serviceName: string): readonly Upstream[] {
+    return this.lists.get(serviceName) ?? [];
   }
 
   serviceNames(): string[] {
@@ -126,6 +135,11 @@ export class Upstreams {
     const members = this.services.get(serviceName);
     if (!members) return undefined;
     const now = Date.now();
+    if (tried.size === 0) {
+      // The usual case (first attempt, nobody ejected) allocates nothing.
+      const all = this.lists.get(serviceName)!;
+      if (all.every((u) => u.healthy(now))) return all.length === 1 ? all[0] : this.strategy.pick(serviceName, all);
+    }
     const untried: Upstream[] = [];
     const healthy: Upstream[] = [];
     for (const u of members.values()) {
@@ -148,6 +162,7 @@ export class Upstreams {
     this.discovery.off('down', this.onDown);
     const all = [...this.services.values()].flatMap((m) => [...m.values()]);
     this.services.clear();
+    this.lists.clear();
     await Promise.allSettled(all.map((u) => u.pool.destroy()));
   }
 }
