@@ -2,8 +2,10 @@
  * Router benchmark (`node bench/dist/router/main.js`): one minimal registered
  * backend, then wrk (50 connections, BENCH_SECONDS each, BENCH_ROUNDS rounds,
  * alternating) straight to the backend, through nginx proxy_pass with upstream
- * keepalive (1 worker) and through hydra-router. Prints req/s, p50, p99, the
- * router/nginx ratios and the router's peak RSS under load; then the time from
+ * keepalive (1 worker) and through hydra-router (as its bin runs it; with the
+ * access log; with "workers": 2; and without the bin's memory flags). Prints
+ * req/s, p50, p99, the router/nginx ratios and the router's peak RSS under
+ * load; then the time from
  * an instance's registration to its first routed request, and failed requests
  * when an instance is SIGKILLed under load. Redis database 14, loopback only.
  * Needs Debian's wrk and nginx (apt-get install -y wrk nginx).
@@ -99,10 +101,10 @@ function binNodeFlags(bin: string): string[] {
 
 let configs = 0;
 
-async function startRouter(settings: Record<string, unknown>): Promise<{ child: ChildProcess; port: number }> {
+async function startRouter(settings: Record<string, unknown>, nodeFlags = binNodeFlags(ROUTER_BIN)): Promise<{ child: ChildProcess; port: number }> {
   const config = join(work, `router-${++configs}.json`);
   writeFileSync(config, JSON.stringify(settings));
-  const r = await start(process.execPath, [...binNodeFlags(ROUTER_BIN), ROUTER_BIN, config], {
+  const r = await start(process.execPath, [...nodeFlags, ROUTER_BIN, config], {
     HYDRA_LOG_LEVEL: 'info',
     HYDRA_REDIS_URL: REDIS_URL,
     HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
@@ -287,6 +289,8 @@ async function throughput(): Promise<void> {
   const router = await startRouter({ accessLog: false });
   const logging = await startRouter({ accessLog: true });
   const workers = await startRouter({ accessLog: false, workers: 2 });
+  // The bin's memory flags cost CPU (more GC): this one shows the other side of the trade.
+  const plain = await startRouter({ accessLog: false }, []);
   const nginx = await startNginx(backendPort);
   const targets: Array<{ name: string; port: number; pid?: number; tree?: boolean }> = [
     { name: 'direct', port: backendPort },
@@ -294,6 +298,7 @@ async function throughput(): Promise<void> {
     { name: 'router', port: router.port, pid: router.child.pid },
     { name: 'router+log', port: logging.port, pid: logging.child.pid },
     { name: 'router x2', port: workers.port, pid: workers.child.pid, tree: true },
+    { name: 'router -flags', port: plain.port, pid: plain.child.pid },
   ];
   const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
   const rss = new Map<string, number>();
@@ -304,7 +309,7 @@ async function throughput(): Promise<void> {
       const { result, peakMb } = t.pid ? await peakRss(t.pid, () => runWrk(t.port), t.tree) : { result: await runWrk(t.port), peakMb: 0 };
       results.get(t.name)!.push(result);
       if (t.pid) rss.set(t.name, Math.max(rss.get(t.name) ?? 0, peakMb));
-      console.log(`  round ${round} ${t.name.padEnd(10)} ${fmt(result.rps, 0).padStart(8)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  errors ${result.errors}`);
+      console.log(`  round ${round} ${t.name.padEnd(13)} ${fmt(result.rps, 0).padStart(8)} req/s  p50 ${fmt(result.p50, 2)} ms  p99 ${fmt(result.p99, 2)} ms  errors ${result.errors}`);
     }
   }
   const summary = (name: string) => {
@@ -312,17 +317,17 @@ async function throughput(): Promise<void> {
     return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((a, r) => a + r.errors, 0) };
   };
   console.log('\nmedian of rounds:');
-  console.log(`  ${'target'.padEnd(10)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  errors`);
+  console.log(`  ${'target'.padEnd(13)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  errors`);
   for (const t of targets) {
     const s = summary(t.name);
-    console.log(`  ${t.name.padEnd(10)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50, 2).padStart(8)} ${fmt(s.p99, 2).padStart(8)}  ${s.errors}`);
+    console.log(`  ${t.name.padEnd(13)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50, 2).padStart(8)} ${fmt(s.p99, 2).padStart(8)}  ${s.errors}`);
   }
   const n = summary('nginx');
-  for (const name of ['router', 'router+log', 'router x2']) {
+  for (const name of ['router', 'router+log', 'router x2', 'router -flags']) {
     const r = summary(name);
     console.log(`  ${name}/nginx: req/s ${fmt(r.rps / n.rps, 2)}x (target >= 0.75), p99 ${fmt(r.p99 / n.p99, 2)}x (target <= 2); peak RSS under load ${fmt(rss.get(name)!, 1)} MB${name === 'router x2' ? ' (primary + 2 workers)' : ''} (target < 100)`);
   }
-  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(router.child), stop(logging.child), stop(workers.child), stop(backend.child)]);
+  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(router.child), stop(logging.child), stop(workers.child), stop(plain.child), stop(backend.child)]);
 }
 
 function runWrkShort(port: number): Promise<void> {
