@@ -18,6 +18,11 @@ const SCAN_COUNT = 1000;
 const RESYNC_WITH_EVENTS_MS = 30_000;
 /** Without them (CONFIG SET refused, e.g. a managed Redis), polling is the only way. */
 const RESYNC_WITHOUT_EVENTS_MS = 1000;
+/**
+ * After a reconnect, instances get one and a half heartbeats to rewrite presence (a
+ * restarted Redis comes back empty) before a resync judges who is gone.
+ */
+const RESYNC_AFTER_RECONNECT_MS = 1500;
 
 export interface Instance extends NodeEntry {
   port: number;
@@ -168,6 +173,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   /** When each instance was last added: a resync does not drop one added while it was scanning. */
   private readonly addedAt = new Map<string, number>();
   private resyncTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private events = false;
   private syncing?: Promise<void>;
 
   constructor(
@@ -180,7 +187,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   }
 
   async start(): Promise<void> {
-    const events = await enableKeyspaceEvents(this.redis, this.logger);
+    const events = (this.events = await enableKeyspaceEvents(this.redis, this.logger));
     if (events) {
       await this.subscriber.pSubscribe(keyspaceChannel(this.db, patterns.allPresence), (event, channel) => this.onKeyspace(event, channel));
     }
@@ -191,7 +198,20 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   stop(): void {
     clearInterval(this.resyncTimer);
+    clearTimeout(this.reconnectTimer);
     this.resyncTimer = undefined;
+  }
+
+  /**
+   * After Redis came back. A restarted server has forgotten notify-keyspace-events
+   * (and its keys), so the events are turned on again and a resync follows once
+   * live instances have had time to rewrite their presence.
+   */
+  async reconnected(): Promise<void> {
+    if (this.events) await enableKeyspaceEvents(this.redis, this.logger);
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.resync(), RESYNC_AFTER_RECONNECT_MS);
+    this.reconnectTimer.unref();
   }
 
   /** Present instances of `svc`, from memory. */

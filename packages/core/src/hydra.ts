@@ -153,7 +153,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   private async restore(): Promise<void> {
     try {
       await this.registration?.restore();
-      await this.discovery.resync();
+      await this.discovery.reconnected();
       if (this.registration) this.logger.info('re-registered after Redis reconnect');
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 're-registration after reconnect failed; the heartbeat keeps trying');

@@ -49,6 +49,11 @@ export const keys = {
   /** hydra-ts extension: when each in-progress message was taken (for redelivery). */
   queueTakenAt: (svc: string) => `${KEY_PREFIX}:${svc}:mqinprogress:takenat`,
   nodes: () => NODES_KEY,
+  /**
+   * hydra-router's queue of messages for a WebSocket client that is away (hydra-router
+   * keeps the same kind of list under this name). Client ids are validated by the router.
+   */
+  routerClientQueue: (clientId: string) => `hydra-router:message:queue:${clientId}`,
 };
 
 /** SCAN patterns. Service names are validated, so they hold no glob characters. */

@@ -4,13 +4,7 @@
  * when the client comes back), at most `max` per client (the oldest dropped)
  * and for at most `ttlS` seconds each.
  */
-import { errorMessage, type RedisClient, type ShortUMFMessage, type Logger } from '@hydra-ts/core';
-
-/**
- * hydra-router keeps the same kind of list under this name; hydra-ts keeps it in
- * the service database. Client ids are validated (32 hex) before they get here.
- */
-export const clientQueueKey = (clientId: string) => `hydra-router:message:queue:${clientId}`;
+import { errorMessage, keys, type RedisClient, type ShortUMFMessage, type Logger } from '@hydra-ts/core';
 
 /** Takes the whole list at once, so two routers draining together never both deliver a message. */
 const TAKE_ALL = `
@@ -32,14 +26,14 @@ export class ClientQueue {
   ) {}
 
   async push(clientId: string, message: ShortUMFMessage): Promise<void> {
-    const key = clientQueueKey(clientId);
+    const key = keys.routerClientQueue(clientId);
     const entry: Stored = { at: Date.now(), m: message };
     await this.redis.multi().lPush(key, JSON.stringify(entry)).lTrim(key, 0, this.max - 1).expire(key, this.ttlS).exec();
   }
 
   /** Everything kept for the client that has not expired, oldest first. */
   async takeAll(clientId: string): Promise<ShortUMFMessage[]> {
-    const raw = (await this.redis.eval(TAKE_ALL, { keys: [clientQueueKey(clientId)] })) as string[];
+    const raw = (await this.redis.eval(TAKE_ALL, { keys: [keys.routerClientQueue(clientId)] })) as string[];
     const oldest = Date.now() - this.ttlS * 1000;
     const out: ShortUMFMessage[] = [];
     for (const text of raw.reverse()) {

@@ -3,5 +3,4 @@ export { readSettings, DEFAULT_SETTINGS, type RouterSettings } from './settings.
 export { RouteTable, parseRouteString, splitPath, type RouteEntry, type RouteMatch } from './route-table.js';
 export { RoundRobin, LeastOutstanding, STRATEGIES, type BalancingStrategy, type Candidate } from './balancer.js';
 export { PerSecondStats } from './stats.js';
-export { clientQueueKey } from './client-queue.js';
 export type { Snapshot, ServiceView, InstanceView } from './dashboard.js';
