@@ -49,6 +49,8 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
     await waitFor('presence back', () => probe.exists(keys.presence('phoenix', server.instanceId)));
     assert.ok(await probe.exists(keys.service('phoenix')));
     assert.ok((await readRoutes(probe as never, 'phoenix'))['phoenix']!.includes('[get]/v1/phoenix'), 'routes restored');
+    // The new server forgot notify-keyspace-events; discovery turned them on again.
+    await waitFor('keyspace events re-enabled', async () => (await probe.configGet('notify-keyspace-events'))['notify-keyspace-events']!.includes('K'));
   } finally {
     await probe.close();
   }
