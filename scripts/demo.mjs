@@ -11,8 +11,9 @@ const ROUTER_PORT = 8000;
 const HELLO_PORTS = [5000, 5001];
 const children = [];
 
-function start(name, script, servicePort) {
-  const child = spawn(process.execPath, [join(ROOT, script)], {
+/** Runs one of the workspace bins (their launchers carry the node flags they need). */
+function start(name, bin, servicePort) {
+  const child = spawn(join(ROOT, bin), [], {
     env: { ...process.env, HYDRA_REDIS_URL: REDIS_URL, HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort }), HYDRA_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
     // Its own process group: Ctrl-C reaches only the demo, which then stops each child once, in order.
@@ -57,8 +58,8 @@ process.on('exit', () => children.forEach(({ child }) => child.exitCode === null
 process.on('SIGTERM', () => void stop(0));
 
 try {
-  start('hydra-router', 'packages/router/dist/src/main.js', ROUTER_PORT);
-  for (const port of HELLO_PORTS) start(`hello-service:${port}`, 'examples/hello-service/dist/src/main.js', port);
+  start('hydra-router', 'packages/router/bin/hydra-router.js', ROUTER_PORT);
+  for (const port of HELLO_PORTS) start(`hello-service:${port}`, 'examples/hello-service/bin/hello-service.js', port);
   await waitForHttp(`http://127.0.0.1:${ROUTER_PORT}/v1/router/health`, 'the router');
   for (const port of HELLO_PORTS) await waitForHttp(`http://127.0.0.1:${port}/v1/hello/test`, `hello-service on ${port}`);
   const url = `http://127.0.0.1:${ROUTER_PORT}/v1/hello/test`;
