@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { createClient } from 'redis';
+import { redisUrl, freePort, waitFor } from '@hydra-ts/testing';
 import { request as undiciRequest, Agent } from 'undici';
 
 export const ROUTER_BIN = join(__dirname, '..', '..', 'bin', 'hydra-router.js');
@@ -25,9 +25,7 @@ export const JS_FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
 /** Screenshots and other artefacts for people to look at (gitignored). */
 export const TEST_OUTPUT = join(__dirname, '..', '..', '..', '..', 'test-output', 'router');
 
-export function redisUrl(db: number): string {
-  return `redis://127.0.0.1:6379/${db}`;
-}
+export { redisUrl, freePort, waitFor } from '@hydra-ts/testing';
 
 const openRedis = (db: number) => createClient({ url: redisUrl(db) });
 export type TestRedis = ReturnType<typeof openRedis>;
@@ -46,33 +44,6 @@ export async function withRedis<T>(db: number, fn: (c: TestRedis) => Promise<T>)
     return await fn(client);
   } finally {
     await client.close();
-  }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
