@@ -2,13 +2,20 @@
  * Router benchmark (`node bench/dist/router/main.js`): one minimal registered
  * backend, then wrk (50 connections, BENCH_SECONDS each, BENCH_ROUNDS rounds,
  * alternating) straight to the backend, through nginx proxy_pass with upstream
- * keepalive (1 worker) and through hydra-router (as its bin runs it; with the
- * access log; with "workers": 2; and without the bin's memory flags). Prints
- * req/s, p50, p99, the router/nginx ratios and the router's peak RSS under
- * load; then the time from
- * an instance's registration to its first routed request, and failed requests
- * when an instance is SIGKILLed under load. Redis database 14, loopback only.
+ * keepalive (1 worker), through a minimal Node proxy (minimal-proxy.ts: node:http
+ * and one undici Pool, nothing else: what Node's HTTP stack costs on this
+ * machine) and through hydra-router (as its bin runs it; with the access log;
+ * with "workers": 2; and without the bin's memory flags). Prints req/s, p50,
+ * p99, the router's ratios to nginx and to the minimal proxy and the router's
+ * peak RSS under load; then the time from an instance's registration to its
+ * first routed request, and failed requests when an instance is SIGKILLed
+ * under load. Redis database 14, loopback only.
  * Needs Debian's wrk and nginx (apt-get install -y wrk nginx).
+ *
+ * BENCH_SECONDS, BENCH_ROUNDS: length of a wrk run, number of rounds.
+ * BENCH_ONLY=throughput: skip the registration and SIGKILL measurements.
+ * BENCH_CPU_PROF=<dir>: the first router runs with `--cpu-prof` and writes its
+ * profile (.cpuprofile, for Chrome DevTools) into <dir> when it stops.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +34,8 @@ const CONNECTIONS = 50;
 const PATH = '/v1/bench/hello';
 const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'bin', 'hydra-router.js');
 const BACKEND = join(__dirname, 'backend.js');
+const MINIMAL_PROXY = join(__dirname, 'minimal-proxy.js');
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
 const children = new Set<ChildProcess>();
 const work = mkdtempSync(join(tmpdir(), 'bench-router-'));
@@ -286,7 +295,9 @@ async function loadWithFailures(pool: Pool, concurrency: number, until: number, 
 async function throughput(): Promise<void> {
   const backend = await startBackend('bench-svc');
   const backendPort = backend.line.port as number;
-  const router = await startRouter({ accessLog: false });
+  const profile = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [];
+  const router = await startRouter({ accessLog: false }, [...binNodeFlags(ROUTER_BIN), ...profile]);
+  const minimal = await start(process.execPath, [MINIMAL_PROXY], { MINIMAL_BACKEND: `http://127.0.0.1:${backendPort}` }, (j) => j.ready === true);
   const logging = await startRouter({ accessLog: true });
   const workers = await startRouter({ accessLog: false, workers: 2 });
   // The bin's memory flags cost CPU (more GC): this one shows the other side of the trade.
@@ -295,6 +306,7 @@ async function throughput(): Promise<void> {
   const targets: Array<{ name: string; port: number; pid?: number; tree?: boolean }> = [
     { name: 'direct', port: backendPort },
     { name: 'nginx', port: nginx.port },
+    { name: 'minimal', port: minimal.line.port as number, pid: minimal.child.pid },
     { name: 'router', port: router.port, pid: router.child.pid },
     { name: 'router+log', port: logging.port, pid: logging.child.pid },
     { name: 'router x2', port: workers.port, pid: workers.child.pid, tree: true },
@@ -317,17 +329,20 @@ async function throughput(): Promise<void> {
     return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((a, r) => a + r.errors, 0) };
   };
   console.log('\nmedian of rounds:');
-  console.log(`  ${'target'.padEnd(13)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  errors`);
+  console.log(`  ${'target'.padEnd(13)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}  errors  peak RSS`);
   for (const t of targets) {
     const s = summary(t.name);
-    console.log(`  ${t.name.padEnd(13)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50, 2).padStart(8)} ${fmt(s.p99, 2).padStart(8)}  ${s.errors}`);
+    const mb = rss.has(t.name) ? `${fmt(rss.get(t.name)!, 1)} MB` : '';
+    console.log(`  ${t.name.padEnd(13)} ${fmt(s.rps, 0).padStart(8)} ${fmt(s.p50, 2).padStart(8)} ${fmt(s.p99, 2).padStart(8)}  ${String(s.errors).padStart(6)}  ${mb}`);
   }
   const n = summary('nginx');
+  const m = summary('minimal');
+  console.log(`  minimal/nginx: req/s ${fmt(m.rps / n.rps, 2)}x, p99 ${fmt(m.p99 / n.p99, 2)}x; peak RSS under load ${fmt(rss.get('minimal')!, 1)} MB`);
   for (const name of ['router', 'router+log', 'router x2', 'router -flags']) {
     const r = summary(name);
-    console.log(`  ${name}/nginx: req/s ${fmt(r.rps / n.rps, 2)}x (target >= 0.75), p99 ${fmt(r.p99 / n.p99, 2)}x (target <= 2); peak RSS under load ${fmt(rss.get(name)!, 1)} MB${name === 'router x2' ? ' (primary + 2 workers)' : ''} (target < 100)`);
+    console.log(`  ${name}: req/s ${fmt(r.rps / n.rps, 2)}x nginx (target >= 0.75), ${fmt(r.rps / m.rps, 2)}x minimal; p99 ${fmt(r.p99 / n.p99, 2)}x nginx (target <= 2), ${fmt(r.p99 / m.p99, 2)}x minimal; peak RSS under load ${fmt(rss.get(name)!, 1)} MB${name === 'router x2' ? ' (primary + 2 workers)' : ''} (target < 100)`);
   }
-  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(router.child), stop(logging.child), stop(workers.child), stop(plain.child), stop(backend.child)]);
+  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(minimal.child), stop(router.child), stop(logging.child), stop(workers.child), stop(plain.child), stop(backend.child)]);
 }
 
 function runWrkShort(port: number): Promise<void> {
@@ -425,8 +440,18 @@ async function killUnderLoad(): Promise<void> {
 async function main(): Promise<void> {
   await flush();
   await throughput();
+  if (process.env.BENCH_ONLY === 'throughput') return;
   await registrationLatency();
   await killUnderLoad();
+}
+
+// Interrupted: the processes it started go with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
 }
 
 main()
