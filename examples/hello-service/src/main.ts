@@ -9,8 +9,17 @@ import { closeOnSignals, defaultLogger, errorMessage, type Hydra } from '@hydra-
 import { helloRoutes } from './app.js';
 
 const DEFAULT_CONFIG = join(__dirname, '..', '..', 'config', 'config.json');
+const USAGE = `usage: hello-service [config.json]
+  Starts the hello service. The config file defaults to ${DEFAULT_CONFIG};
+  HYDRA_REDIS_URL and HYDRA_SERVICE apply on top, as Hydra reads them, e.g.
+  HYDRA_REDIS_URL=redis://127.0.0.1:6379/15 HYDRA_SERVICE='{"serviceIP":"127.0.0.1","servicePort":5001}' hello-service
+`;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === '--help' || process.argv[2] === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
   const logger = defaultLogger('hello-service');
   const configPath = process.argv[2] ?? DEFAULT_CONFIG;
   let hydra: Hydra | undefined;
