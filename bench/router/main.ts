@@ -14,6 +14,8 @@
  *
  * BENCH_SECONDS, BENCH_ROUNDS: length of a wrk run, number of rounds.
  * BENCH_ONLY=throughput: skip the registration and SIGKILL measurements.
+ * BENCH_ALT_FLAGS='<node flags>': one more router target ("router alt") run with
+ * these node flags instead of the bin's, to weigh a change of them in the same alternation.
  * BENCH_CPU_PROF=<dir>: the first router runs with `--cpu-prof` and writes its
  * profile (.cpuprofile, for Chrome DevTools) into <dir> when it stops.
  */
@@ -302,6 +304,7 @@ async function throughput(): Promise<void> {
   const workers = await startRouter({ accessLog: false, workers: 2 });
   // The bin's memory flags cost CPU (more GC): this one shows the other side of the trade.
   const plain = await startRouter({ accessLog: false }, []);
+  const alt = process.env.BENCH_ALT_FLAGS ? await startRouter({ accessLog: false }, process.env.BENCH_ALT_FLAGS.split(/\s+/).filter(Boolean)) : undefined;
   const nginx = await startNginx(backendPort);
   const targets: Array<{ name: string; port: number; pid?: number; tree?: boolean }> = [
     { name: 'direct', port: backendPort },
@@ -312,6 +315,7 @@ async function throughput(): Promise<void> {
     { name: 'router x2', port: workers.port, pid: workers.child.pid, tree: true },
     { name: 'router -flags', port: plain.port, pid: plain.child.pid },
   ];
+  if (alt) targets.push({ name: 'router alt', port: alt.port, pid: alt.child.pid });
   const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
   const rss = new Map<string, number>();
   console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s GET ${PATH}, ${ROUNDS} rounds alternating (first a 1 s warm-up each)`);
@@ -338,11 +342,12 @@ async function throughput(): Promise<void> {
   const n = summary('nginx');
   const m = summary('minimal');
   console.log(`  minimal/nginx: req/s ${fmt(m.rps / n.rps, 2)}x, p99 ${fmt(m.p99 / n.p99, 2)}x; peak RSS under load ${fmt(rss.get('minimal')!, 1)} MB`);
-  for (const name of ['router', 'router+log', 'router x2', 'router -flags']) {
+  if (alt) console.log(`  router alt: node ${process.env.BENCH_ALT_FLAGS}`);
+  for (const name of ['router', 'router+log', 'router x2', 'router -flags', ...(alt ? ['router alt'] : [])]) {
     const r = summary(name);
     console.log(`  ${name}: req/s ${fmt(r.rps / n.rps, 2)}x nginx (target >= 0.75), ${fmt(r.rps / m.rps, 2)}x minimal; p99 ${fmt(r.p99 / n.p99, 2)}x nginx (target <= 2), ${fmt(r.p99 / m.p99, 2)}x minimal; peak RSS under load ${fmt(rss.get(name)!, 1)} MB${name === 'router x2' ? ' (primary + 2 workers)' : ''} (target < 100)`);
   }
-  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(minimal.child), stop(router.child), stop(logging.child), stop(workers.child), stop(plain.child), stop(backend.child)]);
+  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(minimal.child), stop(router.child), stop(logging.child), stop(workers.child), stop(plain.child), ...(alt ? [stop(alt.child)] : []), stop(backend.child)]);
 }
 
 function runWrkShort(port: number): Promise<void> {

@@ -124,6 +124,13 @@ export interface ProxyRequest {
 
 const clientClosed = () => new Error('client closed the connection');
 
+/** The call a response belongs to, so one shared 'close' listener serves every request (no closure each). */
+const CALL = Symbol('hydra-router proxy call');
+
+function onClientClose(this: ServerResponse & { [CALL]?: ProxyCall }): void {
+  this[CALL]?.clientClosed();
+}
+
 /**
  * One request's journey through one or more attempts. The call is its own
  * undici handler (attempts are sequential, an error ends one before the next
@@ -151,15 +158,17 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     this.method = r.req.method ?? 'GET';
     this.headers = forwardHeaders(r.req, r.ctx.requestId);
     if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
-    r.res.on('close', this.onClientClose);
+    (r.res as ServerResponse & { [CALL]?: ProxyCall })[CALL] = this;
+    r.res.on('close', onClientClose);
   }
 
-  private readonly onClientClose = (): void => {
+  /** The client's connection closed: before the answer was complete, the attempt is abandoned (499). */
+  clientClosed(): void {
     if (this.r.res.writableFinished) return;
     this.clientGone = true;
     this.controller?.abort(clientClosed());
     this.finish(499);
-  };
+  }
 
   start(): void {
     const declared = Number(this.r.req.headers['content-length'] ?? 0);
