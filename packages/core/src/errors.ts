@@ -1,24 +1,20 @@
 /**
- * The one catalogue of hydra-ts errors. Each has a stable code (for programs),
- * a message naming the problem (for people) and the HTTP status it maps to when
- * it is answered over HTTP in the Hydra envelope.
+ * The one catalogue of hydra-ts errors: each stable code (for programs) with the
+ * HTTP status it maps to when answered in the Hydra envelope. The message of each
+ * thrown error names the problem (for people).
  */
 export const ERRORS = {
-  INVALID_CONFIG: { status: 400, title: 'invalid configuration' },
-  INVALID_SERVICE_NAME: { status: 400, title: 'invalid service name' },
-  INVALID_INSTANCE_ID: { status: 400, title: 'invalid instance id' },
-  INVALID_UMF: { status: 400, title: 'invalid UMF message' },
-  INVALID_ROUTE: { status: 400, title: 'invalid route' },
-  INVALID_JSON: { status: 400, title: 'invalid JSON' },
-  BAD_SIGNATURE: { status: 401, title: 'signature does not verify' },
-  NOT_FOUND: { status: 404, title: 'not found' },
-  BODY_TOO_LARGE: { status: 413, title: 'body too large' },
-  SERVICE_UNAVAILABLE: { status: 503, title: 'no live instance' },
-  UPSTREAM_FAILED: { status: 502, title: 'upstream request failed' },
-  TIMEOUT: { status: 504, title: 'timed out' },
-  REDIS_UNAVAILABLE: { status: 503, title: 'Redis unavailable' },
-  NOT_REGISTERED: { status: 500, title: 'service not registered' },
-  CLOSED: { status: 503, title: 'closed' },
+  INVALID_CONFIG: 400,
+  INVALID_SERVICE_NAME: 400,
+  INVALID_UMF: 400,
+  INVALID_ROUTE: 400,
+  INVALID_JSON: 400,
+  BODY_TOO_LARGE: 413,
+  SERVICE_UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  REDIS_UNAVAILABLE: 503,
+  NOT_REGISTERED: 500,
+  CLOSED: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -31,7 +27,7 @@ export class HydraError extends Error {
     super(message, options);
     this.name = 'HydraError';
     this.code = code;
-    this.status = ERRORS[code].status;
+    this.status = ERRORS[code];
   }
 }
 

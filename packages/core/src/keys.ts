@@ -26,14 +26,9 @@ export function assertServiceName(name: unknown, field = 'serviceName'): asserts
   }
 }
 
+/** Instance ids (and the router's WebSocket client ids, which share the form) are 32 lower-case hex characters. */
 export function isInstanceId(id: unknown): id is string {
   return typeof id === 'string' && INSTANCE_ID.test(id);
-}
-
-export function assertInstanceId(id: unknown): asserts id is string {
-  if (!isInstanceId(id)) {
-    throw new HydraError('INVALID_INSTANCE_ID', `instance id "${String(id)}" is not 32 lower-case hex characters`);
-  }
 }
 
 export const keys = {

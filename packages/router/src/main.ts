@@ -15,7 +15,7 @@
  */
 import cluster from 'node:cluster';
 import { pino } from 'pino';
-import { errorMessage, type Logger } from '@hydra-ts/core';
+import { closeOnSignals, errorMessage, type Logger } from '@hydra-ts/core';
 import { TurnBatchedStdout } from './log-destination.js';
 import { Router, routerConfig } from './router.js';
 import { readSettings } from './settings.js';
@@ -41,21 +41,7 @@ async function serve(configPath: string | undefined, logger: Logger): Promise<vo
     fail(err);
   }
   process.send?.(READY_MESSAGE);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    router.hydra.logger.info({ signal }, 'stopping');
-    router.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`hydra-router: unclean stop: ${errorMessage(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignals(router, router.hydra.logger);
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  Hydra, channels, createMessage, enableKeyspaceEvents, errorMessage, readJsonFile, toShort, defaultLogger,
+  Hydra, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
   type ConfigDocument, type Logger, type UMFMessage,
 } from '@hydra-ts/core';
 import { readSettings, type RouterSettings } from './settings.js';
@@ -149,9 +149,6 @@ export class Router implements ProxyObserver {
     hydra.discovery.on('down', (i) => {
       if (i.serviceName !== ROUTER_SERVICE) this.issues.add('info', `${i.serviceName} instance ${i.instanceID} (${i.ip}:${i.port}) is gone`);
     });
-    // Work-around for core: a Redis that restarted has lost notify-keyspace-events, and
-    // without them discovery only sees new instances at its 30 s resync.
-    hydra.redis.on('ready', () => void enableKeyspaceEvents(hydra.redis, this.logger));
     const port = await hydra.listen(this.server);
     await hydra.registerService();
     await hydra.registerRoutes(OWN_ROUTES);

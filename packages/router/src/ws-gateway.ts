@@ -16,7 +16,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
-  channels, createMessage, errorMessage, parseMessage, parseRoute, toShort, verify,
+  channels, createMessage, errorMessage, isInstanceId, parseMessage, parseRoute, toShort, verify,
   type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
 } from '@hydra-ts/core';
 import type { ClientQueue } from './client-queue.js';
@@ -24,7 +24,6 @@ import type { RouterSettings } from './settings.js';
 import type { PerSecondStats } from './stats.js';
 import type { RouterMetrics } from './metrics.js';
 
-const CLIENT_ID = /^[0-9a-f]{32}$/;
 /** Router-to-router notice: "a client's queue has messages; whoever holds the client, hand them over". */
 export const DELIVER_TYPE = 'ws.deliver';
 
@@ -65,7 +64,7 @@ export class WsGateway {
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const asked = new URL(req.url ?? '/', 'http://router').searchParams.get('id');
-    const id = asked && CLIENT_ID.test(asked) ? asked : newClientId();
+    const id = asked && isInstanceId(asked) ? asked : newClientId();
     const ip = (req.headers['x-forwarded-for'] as string | undefined) ?? req.socket.remoteAddress ?? 'unknown';
     ws.on('message', (data, isBinary) => void this.onFrame(ws, data, isBinary));
     ws.on('close', () => this.unbind(ws));
@@ -138,7 +137,7 @@ export class WsGateway {
         return;
       case 'reconnect': {
         const id = m.body.id;
-        if (typeof id !== 'string' || !CLIENT_ID.test(id)) {
+        if (typeof id !== 'string' || !isInstanceId(id)) {
           this.sendError(ws, 'reconnect message needs bdy.id: the 32-hex-character id from your connection message', m);
           return;
         }
@@ -183,7 +182,7 @@ export class WsGateway {
     } catch {
       return false;
     }
-    if (!CLIENT_ID.test(clientId)) return false;
+    if (!isInstanceId(clientId)) return false;
     const { via: _via, ...rest } = m;
     const short = toShort(rest as UMFMessage);
     const ws = this.clients.get(clientId);
