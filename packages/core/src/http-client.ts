@@ -9,23 +9,17 @@ import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Discovery, Instance } from './discovery.js';
 import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
+import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
 import { createMessage, parseRoute, type UMFInput } from './umf.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
 const BENCH_AFTER_REFUSAL_MS = 3000;
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s. */
   timeoutMs?: number;
-}
-
-/** True when the request never reached the instance, so trying another is always safe. */
-function neverSent(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 export class ApiClient {
@@ -75,9 +69,9 @@ export class ApiClient {
         return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
       } catch (err) {
         lastError = errorMessage(err);
-        if (neverSent(err)) this.benched.set(instance.instanceID, Date.now() + BENCH_AFTER_REFUSAL_MS);
-        const retry = neverSent(err) || IDEMPOTENT.has(method);
-        if (!retry) {
+        const refused = neverSent(err);
+        if (refused) this.benched.set(instance.instanceID, Date.now() + BENCH_AFTER_REFUSAL_MS);
+        if (!refused && !IDEMPOTENT_METHODS.has(method)) {
           const status = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError ? 504 : 502;
           return envelopeWithReason(status, `${method} ${route.apiRoute} on ${route.serviceName} ${instance.instanceID} failed and was not retried (not idempotent): ${lastError}`);
         }

@@ -11,6 +11,7 @@ export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealt
 export { pruneNodes, healthDocument, type NodeEntry, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, DEFAULT_PRUNE_AFTER_S } from './registry.js';
 export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
 export { ApiClient, type ApiRequestOptions } from './http-client.js';
+export { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
 export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';

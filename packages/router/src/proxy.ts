@@ -12,18 +12,16 @@ import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttp
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@hydra-ts/core';
-import { errorMessage } from '@hydra-ts/core';
+import { errorMessage, IDEMPOTENT_METHODS, neverSent } from '@hydra-ts/core';
 import type { Upstream, Upstreams } from './upstreams.js';
 import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 /**
  * Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1).
  * `expect: 100-continue` was already answered by this router's server, and undici refuses it.
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
-const NEVER_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
@@ -70,8 +68,8 @@ class ClientBody {
 
 function failureKind(err: unknown): FailureKind {
   if (err instanceof BodyTooLarge) return 'too-large';
+  if (neverSent(err)) return 'refused';
   const code = (err as { code?: string }).code ?? '';
-  if (NEVER_SENT.has(code)) return 'refused';
   if (POOL_GONE.has(code)) return 'gone';
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
   return 'reset';
@@ -285,7 +283,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     }
     if (kind === 'refused') this.upstreams.eject(upstream, message);
     const neverSent = (kind === 'refused' || kind === 'gone') && !this.body?.started;
-    const replayable = kind === 'reset' && IDEMPOTENT.has(this.method) && !this.body;
+    const replayable = kind === 'reset' && IDEMPOTENT_METHODS.has(this.method) && !this.body;
     if (neverSent || replayable) {
       this.logger.debug({ reqId: this.r.ctx.requestId, instance: upstream.instanceId, err: message }, 'trying another instance');
       this.attempt(`${upstream.instanceId}: ${message}`);
@@ -297,7 +295,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       this.finish(504, upstream.instanceId);
       return;
     }
-    const why = IDEMPOTENT.has(this.method) ? 'its body was already sent' : `${this.method} is not idempotent`;
+    const why = IDEMPOTENT_METHODS.has(this.method) ? 'its body was already sent' : `${this.method} is not idempotent`;
     sendReason(this.r.res, 502, `${this.method} to ${serviceName} instance ${upstream.instanceId} failed (${message}) and was not retried: ${why}, so it may have been processed`, this.r.ctx);
     this.finish(502, upstream.instanceId);
   }
