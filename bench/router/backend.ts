@@ -6,7 +6,7 @@
  * registerService and after registerRoutes). BENCH_ROUTE names its route path.
  */
 import { createServer } from 'node:http';
-import { Hydra, defaultLogger } from '@hydra-ts/core';
+import { Hydra, closeOnSignals, defaultLogger } from '@hydra-ts/core';
 
 async function main(): Promise<void> {
   const hydra = await Hydra.create(undefined, { logger: defaultLogger('bench-backend') });
@@ -23,12 +23,11 @@ async function main(): Promise<void> {
   const routesAt = Date.now();
   const addr = server.address();
   process.stdout.write(`${JSON.stringify({ ready: true, port: typeof addr === 'object' && addr ? addr.port : 0, instanceId: hydra.instanceId, registeredAt, routesAt })}\n`);
-  const stop = () => {
+  const stop = async () => {
     server.closeAllConnections();
-    void hydra.close().then(() => process.exit(0));
+    await hydra.close();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  closeOnSignals({ close: stop }, hydra.logger);
 }
 
 main().catch((err: unknown) => {
