@@ -17,10 +17,10 @@ import {
   removeStoredConfig,
 } from '@hydra-ts/core';
 import type { Context } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError } from '../errors.js';
 import { readJsonFile } from '../json-file.js';
 import { withRedis } from '../connection.js';
-import { example } from './help.js';
+import { commandGroup, example } from './help.js';
 
 /** Reads and checks the file completely before Redis is touched: a refused file writes nothing. */
 async function readConfigFile(label: string, file: string): Promise<{ serviceName: string; version: string; doc: { hydra: { serviceName: string } } }> {
@@ -37,15 +37,7 @@ async function readConfigFile(label: string, file: string): Promise<{ serviceNam
 }
 
 export function registerCfgCommands(program: Command, ctx: Context): void {
-  const cfg = program
-    .command('cfg')
-    .description('store, read, list and remove service configs in Redis')
-    .addHelpText('after', example('hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli cfg pull hello-service:0.0.2 > config.json'))
-    .allowExcessArguments()
-    .action((_opts: unknown, cmd: Command) => {
-      const sub = cmd.args[0];
-      throw new CliError(`${sub === undefined ? 'cfg needs a subcommand' : `unknown cfg subcommand '${sub}'`}: push, pull, list or remove (see: hydra-cli cfg --help)`, EXIT.USAGE);
-    });
+  const cfg = commandGroup(program, 'cfg', 'store, read, list and remove service configs in Redis', ['hydra-cli cfg push hello-service:0.0.2 config.json', 'hydra-cli cfg pull hello-service:0.0.2 > config.json']);
 
   cfg
     .command('push')

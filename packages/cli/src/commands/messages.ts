@@ -5,10 +5,10 @@
 import type { Command } from 'commander';
 import { assertServiceName, channels, createMessage, keys, parseRoute, pruneNodes, Queues, toShort, type UMFInput, type UMFMessage } from '@hydra-ts/core';
 import type { Context } from '../context.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError } from '../errors.js';
 import { readJsonFile } from '../json-file.js';
 import { withHydra, withRedis } from '../connection.js';
-import { example } from './help.js';
+import { commandGroup, example } from './help.js';
 
 const FROM = 'hydra-cli:/';
 const ROUTER = 'hydra-router';
@@ -34,15 +34,7 @@ function summary(verb: string, m: UMFMessage): string {
 }
 
 export function registerMessageCommands(program: Command, ctx: Context): void {
-  const message = program
-    .command('message')
-    .description('create, send and queue UMF messages')
-    .addHelpText('after', example('hydra-cli message create --to hello-service:/ > msg.json', 'hydra-cli message send msg.json'))
-    .allowExcessArguments()
-    .action((_opts: unknown, cmd: Command) => {
-      const sub = cmd.args[0];
-      throw new CliError(`${sub === undefined ? 'message needs a subcommand' : `unknown message subcommand '${sub}'`}: create, send or queue (see: hydra-cli message --help)`, EXIT.USAGE);
-    });
+  const message = commandGroup(program, 'message', 'create, send and queue UMF messages', ['hydra-cli message create --to hello-service:/ > msg.json', 'hydra-cli message send msg.json']);
 
   message
     .command('create')
