@@ -104,7 +104,7 @@ export function registerProfileCommands(program: Command, ctx: Context): void {
     .command('config')
     .argument('<name>', 'profile name, or "list" to show the profiles')
     .description('create or change a connection profile and make it active; "config list" shows them')
-    .option('--url <redis-url>', 'the whole connection, e.g. redis://:secret@10.0.0.5:6379/15')
+    .option('--url <redis-url>', 'the whole connection, e.g. redis://:secret@redis.internal:6379/15')
     .option('--host <host>', 'Redis host (hydra-cli calls it redisUrl)')
     .option('--port <port>', 'Redis port (default 6379)')
     .option('--db <db>', 'database number (Hydra uses 15)')
@@ -113,7 +113,7 @@ export function registerProfileCommands(program: Command, ctx: Context): void {
       'after',
       example(
         'hydra-cli config local                       # asks redisUrl, redisPort, redisDb, redisPassword',
-        'hydra-cli config prod --url redis://:s3cret@10.0.0.5:6379/15',
+        'hydra-cli config prod --url redis://:s3cret@redis.internal:6379/15',
         'hydra-cli config list',
       ),
     )
