@@ -1,13 +1,21 @@
-// Runs every compiled test file (`**/dist/test/**/*.test.js` of each workspace and
-// of test/) with node's own runner, one file at a time: the files share one Redis
+// Runs every compiled test file (`dist/test/**/*.test.js` of each workspace, and
+// test/dist) with node's own runner, one file at a time: the files share one Redis
 // server and start real processes, so running them side by side would only add noise.
-import { readdirSync, statSync, existsSync } from 'node:fs';
+//
+// The shared Redis is 127.0.0.1:6379 (or HYDRA_TEST_REDIS_PORT). When nothing answers
+// there, a private redis-server is started in a temp dir for this run and stopped after
+// it, so `npm test` needs nothing running beforehand.
+//
+// `node scripts/test.mjs <part-of-path>…` runs only the files whose path contains one of them.
+import { readdirSync, statSync, existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect, createServer } from 'node:net';
 
-const roots = ['packages/core', 'packages/express', 'packages/router', 'packages/cli', 'examples/hello-service']
-  .map((p) => join(p, 'dist/test'))
-  .concat(['test/dist']);
+const ROOT = join(import.meta.dirname, '..');
+const { workspaces } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+const roots = workspaces.map((w) => join(ROOT, w, 'dist/test')).concat([join(ROOT, 'test/dist')]);
 
 function collect(dir) {
   if (!existsSync(dir)) return [];
@@ -18,11 +26,66 @@ function collect(dir) {
   });
 }
 
+/** True when a Redis on the port answers a raw PING (+PONG, or -NOAUTH behind a password). */
+function answersPing(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(500, () => socket.destroy());
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
+      socket.destroy();
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server of this run's own, or null when one already answers on the shared port. */
+async function privateRedisIfNeeded() {
+  const port = Number(process.env.HYDRA_TEST_REDIS_PORT || 6379);
+  if (await answersPing(port)) return null;
+  const which = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  if (which.error) {
+    console.error(`no Redis answers on 127.0.0.1:${port} and redis-server is not installed: apt-get install redis-server (or start one and set HYDRA_TEST_REDIS_PORT)`);
+    process.exit(1);
+  }
+  const privatePort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-test-redis-'));
+  const proc = spawn('redis-server', ['--port', String(privatePort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(await answersPing(privatePort)); i++) await new Promise((r) => setTimeout(r, 50));
+  console.log(`no Redis on 127.0.0.1:${port}: started a private redis-server on ${privatePort} (pid ${proc.pid}) for this run`);
+  return {
+    port: privatePort,
+    stop() {
+      proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 const only = process.argv.slice(2);
 const files = roots.flatMap(collect).filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const redis = await privateRedisIfNeeded();
+const env = redis ? { ...process.env, HYDRA_TEST_REDIS_PORT: String(redis.port) } : process.env;
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+// Ctrl-C reaches the runner too; the private Redis goes once the runner has gone.
+process.on('SIGINT', () => {});
+child.once('exit', (code, signal) => {
+  redis?.stop();
+  process.exit(code ?? (signal ? 1 : 0));
+});

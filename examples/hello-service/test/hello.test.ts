@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { redisUrl } from '@hydra-ts/testing';
 
 const DB = 5;
-const REDIS_URL = `redis://127.0.0.1:6379/${DB}`;
+const REDIS_URL = redisUrl(DB);
 const BIN = join(__dirname, '..', '..', 'bin', 'hello-service.js');
 const redis = createClient({ url: REDIS_URL });
 const children: ChildProcess[] = [];

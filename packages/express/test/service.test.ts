@@ -4,10 +4,11 @@ import { Router } from 'express';
 import { createClient } from 'redis';
 import { pino } from 'pino';
 import { keys } from '@hydra-ts/core';
+import { redisUrl } from '@hydra-ts/testing';
 import { createService, sendOk, type ExpressService } from '../src/index.js';
 
 const DB = 5;
-const REDIS_URL = `redis://127.0.0.1:6379/${DB}`;
+const REDIS_URL = redisUrl(DB);
 const redis = createClient({ url: REDIS_URL });
 before(async () => {
   await redis.connect();

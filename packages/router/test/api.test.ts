@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Processes, flushDb, http, waitFor, agent, withRedis, TEST_OUTPUT, ROUTER_BIN } from './helpers.js';
+import { redisUrl } from '@hydra-ts/testing';
 
 const DB = 9;
 const TOKEN = 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b';
@@ -262,7 +263,7 @@ test('with "workers": 2, two router processes share one port, each a registered 
 test('a bad config field or an unreachable Redis stops the start with a message naming it', async () => {
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ balancing: 'random', requestTimeout: 5 }));
-  const badConfig = procs.start('router (bad config)', ROUTER_BIN, [bad], { HYDRA_REDIS_URL: `redis://127.0.0.1:6379/${DB}`, HYDRA_SERVICE: '{"servicePort":0}' });
+  const badConfig = procs.start('router (bad config)', ROUTER_BIN, [bad], { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: '{"servicePort":0}' });
   assert.equal(await badConfig.waitExit(), 1);
   assert.match(badConfig.lines.join('\n'), /cannot start: router config field balancing "random" is not one of round-robin, least-outstanding/);
 

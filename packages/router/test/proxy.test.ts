@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
+import { redisUrl } from '@hydra-ts/testing';
 
 const HELLO_SERVICE = join(__dirname, '..', '..', '..', '..', 'examples', 'hello-service', 'dist', 'src', 'main.js');
 
@@ -273,7 +274,7 @@ test('an instance too slow to answer gets 504 with the timeout named', async () 
 
 test('in front of the hello-service example: its routes answer through the router', async () => {
   const proc = procs.start('hello-service', HELLO_SERVICE, [], {
-    HYDRA_REDIS_URL: `redis://127.0.0.1:6379/${DB}`,
+    HYDRA_REDIS_URL: redisUrl(DB),
     HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: 0 }),
   });
   const ready = await proc.waitLine<{ msg?: string; instanceId?: string }>('hello-service listening', (j) => /hello-service listening/.test(j.msg ?? ''));

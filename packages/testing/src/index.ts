@@ -1,4 +1,4 @@
 export { waitFor } from './wait.js';
-export { redisUrl, freshDb, startRedisServer } from './redis.js';
+export { redisUrl, sharedRedisPort, freshDb, startRedisServer, answersPing } from './redis.js';
 export { startProcess, stopProcess, stopAllProcesses, freePort, type Started } from './processes.js';
 export { quietLogger, captureLogger } from './logs.js';

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { waitFor } from './wait.js';
 
-export const redisUrl = (db: number, port = 6379) => `redis://127.0.0.1:${port}/${db}`;
+/**
+ * The shared Redis the tests talk to: 127.0.0.1:6379, or the port in HYDRA_TEST_REDIS_PORT
+ * (set by scripts/test.mjs when it had to start a private server, or by a developer who
+ * runs two test runs side by side).
+ */
+export const sharedRedisPort = (): number => Number(process.env.HYDRA_TEST_REDIS_PORT || 6379);
+
+export const redisUrl = (db: number, port = sharedRedisPort()) => `redis://127.0.0.1:${port}/${db}`;
 
 /** A client on `db` of the shared Redis, emptied first: each test file owns one database. */
 export async function freshDb(db: number) {
@@ -18,7 +25,7 @@ export async function freshDb(db: number) {
 }
 
 /** True when something on the port answers a raw PING (+PONG, or -NOAUTH behind a password). */
-function answersPing(port: number): Promise<boolean> {
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     socket.setTimeout(500, () => socket.destroy());
