@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   let hydra: Hydra | undefined;
   const service = await createService(configPath, {
     logger,
-    routes: helloRoutes(() => ({ serviceName: hydra!.serviceName, instanceId: hydra!.instanceId })),
+    routes: helloRoutes(() => ({ serviceName: hydra!.serviceName, instanceId: hydra!.instanceId, version: hydra!.config.hydra.serviceVersion })),
   });
   hydra = service.hydra;
   closeOnSignals(service, logger);
