@@ -147,7 +147,7 @@ test('Hydra makeAPIRequest calls the hello-service example process and gets its 
     assert.equal(Number(instance!.port), port);
     const res = await peer.call<EnvelopeLike>('api', { message: { to: 'hello-service:[get]/v1/hello/test', from: 'hydra-peer:/', body: {} } });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.result, { msg: `hello from hello-service - ${instance!.instanceID}` });
+    assert.deepEqual(res.result, { msg: `hello from hello-service - ${instance!.instanceID}`, version: '0.0.2' });
     const posted = await peer.call<EnvelopeLike>('api', { message: { to: 'hello-service:[post]/v1/hello/post', from: 'hydra-peer:/', body: { x: [1, 'two'] } } });
     assert.equal(posted.statusCode, 200);
     assert.deepEqual(posted.result, { x: [1, 'two'] });

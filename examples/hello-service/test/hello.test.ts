@@ -46,7 +46,7 @@ function startHello(env: Record<string, string>): Promise<{ child: ChildProcess;
 test('GET /v1/hello/test names the instance; POST /v1/hello/post echoes the body', async () => {
   const { port, instance } = await startHello({ HYDRA_REDIS_URL: REDIS_URL, HYDRA_SERVICE: '{"serviceIP":"127.0.0.1","servicePort":0}' });
   const hello = await (await fetch(`http://127.0.0.1:${port}/v1/hello/test`)).json();
-  assert.deepEqual(hello, { statusCode: 200, statusMessage: 'OK', statusDescription: 'Request succeeded without error', result: { msg: `hello from hello-service - ${instance}` } });
+  assert.deepEqual(hello, { statusCode: 200, statusMessage: 'OK', statusDescription: 'Request succeeded without error', result: { msg: `hello from hello-service - ${instance}`, version: '0.0.2' } });
   const echo = await (await fetch(`http://127.0.0.1:${port}/v1/hello/post`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ game: 'hot potato' }) })).json();
   assert.deepEqual(echo.result, { game: 'hot potato' });
   const routes = await redis.sMembers('hydra:service:hello-service:service:routes');
