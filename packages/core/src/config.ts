@@ -4,11 +4,15 @@
  * with errors that name the field.
  */
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HydraError } from './errors.js';
 import { assertServiceName } from './keys.js';
 import { parseJsonText } from './json.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
+/** What Hydra registers when neither the config nor a package.json gives a version. */
+export const UNSPECIFIED_VERSION = 'unspecified';
 
 export interface SentinelConfig {
   /** The master group name the sentinels watch. */
@@ -179,11 +183,25 @@ export function validateHydraConfig(h: Record<string, unknown>): HydraConfig {
     serviceName,
     serviceDescription: (h.serviceDescription as string | undefined) ?? '',
     serviceType: (h.serviceType as string | undefined) ?? '',
-    serviceVersion: (h.serviceVersion as string | undefined) ?? '0.0.0',
+    serviceVersion: (h.serviceVersion as string | undefined) || defaultServiceVersion(),
     serviceIP: (h.serviceIP as string | undefined) ?? '',
     servicePort,
     redis: redis as RedisConfig,
   };
+}
+
+/**
+ * Hydra's rule for a config without serviceVersion: the `version` of the package.json
+ * beside the main script (`node hello-service.js` in its package), else "unspecified".
+ */
+export function defaultServiceVersion(mainScript: string | undefined = process.argv[1]): string {
+  if (!mainScript) return UNSPECIFIED_VERSION;
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(mainScript), 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' && pkg.version !== '' ? pkg.version : UNSPECIFIED_VERSION;
+  } catch {
+    return UNSPECIFIED_VERSION;
+  }
 }
 
 function normalisePort(value: unknown): number | string {

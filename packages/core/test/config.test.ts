@@ -1,6 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
@@ -53,6 +54,11 @@ test('each wrong field is named', async () => {
     [{ serviceName: 'a b' }, /not a valid service name/],
     [{ serviceName: 'svc', servicePort: 70000 }, /hydra\.servicePort must be a port number/],
     [{ serviceName: 'svc', servicePort: 'x' }, /hydra\.servicePort must be a port number/],
+    // Number() would take each of these for a port (1, 5000, 80, 80): none is one.
+    [{ serviceName: 'svc', servicePort: true }, /hydra\.servicePort must be a port number/],
+    [{ serviceName: 'svc', servicePort: [5000] }, /hydra\.servicePort must be a port number/],
+    [{ serviceName: 'svc', servicePort: '0x50' }, /hydra\.servicePort must be a port number/],
+    [{ serviceName: 'svc', servicePort: ' 80 ' }, /hydra\.servicePort must be a port number/],
     [{ serviceName: 'svc', serviceIP: 5 }, /hydra\.serviceIP must be a string/],
     [{ serviceName: 'svc', redis: { url: 'http://x' } }, /hydra\.redis\.url must start with redis:\/\//],
     [{ serviceName: 'svc', redis: { sentinel: { name: 'm', sentinels: [] } } }, /sentinel\.sentinels must list/],
@@ -86,6 +92,32 @@ test('HYDRA_SERVICE=<svc>:<version> loads the whole document from Redis', async 
     assert.deepEqual(await listStoredConfigs(redis, 'stored-svc'), ['stored-svc:1.0.0'], 'refusals wrote nothing');
     assert.equal(await removeStoredConfig(redis, 'stored-svc:1.0.0'), true);
     assert.equal(await getStoredConfig(redis, 'stored-svc:1.0.0'), null);
+  } finally {
+    await redis.close();
+  }
+});
+
+test('without serviceVersion a service registers what Hydra does: its package.json version, else "unspecified"', async () => {
+  const redis = await freshDb(DB);
+  try {
+    const core = join(__dirname, '..', 'src', 'index.js');
+    // Like `node hello-service.js` run in its package (Hydra reads package.json beside the main script).
+    const register = (name: string, withPackage: boolean): string => {
+      const app = join(dir, name);
+      mkdirSync(app);
+      if (withPackage) writeFileSync(join(app, 'package.json'), JSON.stringify({ name, version: '4.5.6' }));
+      writeFileSync(
+        join(app, 'main.js'),
+        `const { Hydra } = require(${JSON.stringify(core)});
+        Hydra.create({ hydra: { serviceName: ${JSON.stringify(name)}, serviceIP: '127.0.0.1', redis: { url: ${JSON.stringify(redisUrl(DB))} } } }, { env: {}, logger: require(${JSON.stringify(require.resolve('pino'))})({ level: 'silent' }) })
+          .then(async (h) => { await h.registerService(); console.log(h.config.hydra.serviceVersion); await h.close(); });`,
+      );
+      return execFileSync(process.execPath, [join(app, 'main.js')], { encoding: 'utf8', timeout: 20_000, cwd: join(__dirname, '..', '..') }).trim();
+    };
+    assert.equal(register('packaged-svc', true), '4.5.6');
+    assert.equal(register('bare-svc', false), 'unspecified');
+    const versions = Object.values(await redis.hGetAll('hydra:service:nodes')).map((v) => JSON.parse(v) as { serviceName: string; version: string });
+    assert.deepEqual(versions.map((v) => [v.serviceName, v.version]).sort(), [['bare-svc', 'unspecified'], ['packaged-svc', '4.5.6']]);
   } finally {
     await redis.close();
   }
