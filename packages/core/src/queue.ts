@@ -5,7 +5,7 @@
  * taken its time is kept in a sorted set beside the list, and a message still in
  * progress after the visibility timeout goes back to the head of the queue.
  */
-import type { RedisClient } from './redis.js';
+import { whileConnected, type RedisClient } from './redis.js';
 import { keys, assertServiceName } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseRoute, toShort, type ShortUMFMessage, type UMFInput, type UMFMessage } from './umf.js';
@@ -61,17 +61,19 @@ export class Queues {
     const message = createMessage(input);
     const { serviceName } = parseRoute(message.to);
     assertServiceName(serviceName, 'queue service');
-    await this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message)));
+    await whileConnected(`queueing message ${message.mid} for ${serviceName}`, () => this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message))));
     return message;
   }
 
   /** Takes the oldest waiting message, or null when the queue is empty. */
   async take(serviceName: string): Promise<QueuedMessage | null> {
     assertServiceName(serviceName);
-    const raw = (await this.redis.eval(TAKE, {
-      keys: [keys.queueReceived(serviceName), keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName)],
-      arguments: [String(Date.now())],
-    })) as string | null;
+    const raw = (await whileConnected(`taking a message from ${serviceName}'s queue`, () =>
+      this.redis.eval(TAKE, {
+        keys: [keys.queueReceived(serviceName), keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName)],
+        arguments: [String(Date.now())],
+      }),
+    )) as string | null;
     if (raw === null) return null;
     try {
       return { message: createMessage(JSON.parse(raw)), raw };
@@ -95,10 +97,12 @@ export class Queues {
   }
 
   private async settle(serviceName: string, raw: string, incomplete: string): Promise<boolean> {
-    const n = await this.redis.eval(SETTLE, {
-      keys: [keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName), keys.queueIncomplete(serviceName)],
-      arguments: [raw, incomplete],
-    });
+    const n = await whileConnected(`settling a message of ${serviceName}'s queue`, () =>
+      this.redis.eval(SETTLE, {
+        keys: [keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName), keys.queueIncomplete(serviceName)],
+        arguments: [raw, incomplete],
+      }),
+    );
     return n === 1;
   }
 

@@ -5,12 +5,11 @@
  * no offline queue (a command issued while Redis is away fails at once instead
  * of piling up, so callers learn the truth and nothing is sent twice).
  */
-import { createClient, createSentinel } from 'redis';
+import { createClient, createSentinel, ClientClosedError, ClientOfflineError } from 'redis';
 import type { Logger } from './logger.js';
 import type { RedisConfig } from './config.js';
 import { redactUrl } from './config.js';
 import { HydraError, errorMessage } from './errors.js';
-
 
 export const CONNECT_TIMEOUT_MS = 5000;
 const MAX_RECONNECT_DELAY_MS = 2000;
@@ -100,6 +99,22 @@ export async function connectRedis(
     throw err instanceof HydraError ? err : new HydraError('REDIS_UNAVAILABLE', `cannot connect to Redis at ${target}: ${errorMessage(err)}`, { cause: err });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs commands for `what`; node-redis's "client is offline/closed" (what a command
+ * meets while Redis is away, with no offline queue) becomes REDIS_UNAVAILABLE, so
+ * callers get the same coded error from every command.
+ */
+export async function whileConnected<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ClientOfflineError || err instanceof ClientClosedError) {
+      throw new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; ${what} failed`, { cause: err });
+    }
+    throw err;
   }
 }
 

@@ -40,6 +40,12 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
   await redisServer.stop();
   await waitFor('loss logged', () => lines.some((l) => l.msg === 'Redis connection lost; reconnecting'));
   await assert.rejects(client.sendMessage({ to: 'phoenix:/', body: {} }), (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE');
+  // Not only publish: any command fails at once (no offline queue holding it until Redis returns).
+  const stillPending = new Promise((_, reject) => setTimeout(() => reject(new Error('queueMessage still pending 5 s after Redis went away')), 5000).unref());
+  await assert.rejects(
+    Promise.race([client.queueMessage({ to: 'phoenix:/', body: {} }), stillPending]),
+    (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE' && /Redis is not connected/.test(e.message),
+  );
 
   redisServer = await startRedisServer(PORT);
   await waitFor('restore logged', () => lines.some((l) => l.msg === 're-registered after Redis reconnect'), 20_000);
