@@ -17,6 +17,12 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 export interface ExpressServiceOptions extends HydraOptions {
   /** Mount path → router, e.g. `{'/v1/hello': helloRouter}`. */
   routes: Record<string, Router>;
+  /**
+   * Runs once the config is loaded, before the service listens or registers: a
+   * service checks its own config sections here, so a bad one fails the start
+   * before the instance is ever visible.
+   */
+  prepare?: (hydra: Hydra) => void | Promise<void>;
   /** Runs before the routers are mounted (auth, logging, ...). */
   middleware?: (app: Express) => void;
   drainTimeoutMs?: number;
@@ -49,6 +55,12 @@ function errorHandler(hydra: Hydra) {
 
 export async function createService(config: ConfigSource, options: ExpressServiceOptions): Promise<ExpressService> {
   const hydra = await Hydra.create(config, options);
+  try {
+    await options.prepare?.(hydra);
+  } catch (err) {
+    await hydra.close();
+    throw err;
+  }
   const app = express();
   const server = createServer(app);
   let closing = false;
