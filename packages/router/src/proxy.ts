@@ -262,7 +262,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     if (this.clientGone || !upstream) return;
     if (this.responded) {
       // Part of the response is out: all we can do is cut it, so the client sees it incomplete.
-      this.logger.warn({ reqId: this.r.ctx.requestId, service: this.r.serviceName, instance: upstream.instanceId, err: errorMessage(err) }, 'upstream failed mid-response');
+      this.logger.warn({ reqId: this.r.ctx.requestId, upstreamService: this.r.serviceName, upstreamInstance: upstream.instanceId, err: errorMessage(err) }, 'upstream failed mid-response');
       this.observer.upstreamFailed(this, 'reset');
       this.r.res.destroy();
       this.finish(502, upstream.instanceId);
@@ -285,7 +285,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     const neverSent = (kind === 'refused' || kind === 'gone') && !this.body?.started;
     const replayable = kind === 'reset' && IDEMPOTENT_METHODS.has(this.method) && !this.body;
     if (neverSent || replayable) {
-      this.logger.debug({ reqId: this.r.ctx.requestId, instance: upstream.instanceId, err: message }, 'trying another instance');
+      this.logger.debug({ reqId: this.r.ctx.requestId, upstreamService: this.r.serviceName, upstreamInstance: upstream.instanceId, err: message }, 'trying another instance');
       this.attempt(`${upstream.instanceId}: ${message}`);
       return;
     }

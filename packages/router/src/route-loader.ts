@@ -52,9 +52,9 @@ export class RouteLoader {
         else this.registered.delete(serviceName);
         this.table.setService(serviceName, toEntries(serviceName, list));
       }
-      this.logger.debug({ service: serviceName ?? '*' }, 'routes reloaded');
+      this.logger.debug({ routesOf: serviceName ?? '*' }, 'routes reloaded');
     } catch (err) {
-      this.logger.warn({ service: serviceName ?? '*', err: errorMessage(err) }, 'could not reload routes; keeping the previous table');
+      this.logger.warn({ routesOf: serviceName ?? '*', err: errorMessage(err) }, 'could not reload routes; keeping the previous table');
     }
   }
 

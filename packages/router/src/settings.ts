@@ -58,10 +58,37 @@ function bad(field: string, problem: string): HydraError {
   return new HydraError('INVALID_CONFIG', `router config field ${field} ${problem}`);
 }
 
-function positive(doc: Record<string, unknown>, field: string, fallback: number): number {
+/** Allowed values of a numeric field: within [min, max], whole numbers only when `integer`. */
+interface Range {
+  min: number;
+  max: number;
+  integer?: boolean;
+  unit?: string;
+}
+
+/**
+ * Every numeric setting has a range: a value outside one (a typo such as
+ * `"workers": 1000`, or `"requestTimeout": 1e308`, which overflows node's timers)
+ * would start a router that cannot serve, so it is refused at start, by name.
+ */
+export const RANGES = {
+  requestTimeout: { min: 0.01, max: 3600, unit: 'seconds' },
+  bodyLimit: { min: 1, max: 1024 ** 3, integer: true, unit: 'bytes' },
+  maxAttempts: { min: 1, max: 10, integer: true },
+  upstreamConnections: { min: 1, max: 10_000, integer: true },
+  workers: { min: 1, max: 32, integer: true },
+  wsQueueMax: { min: 1, max: 10_000, integer: true },
+  wsQueueTtl: { min: 1, max: 7 * 24 * 3600, integer: true, unit: 'seconds' },
+} satisfies Record<string, Range>;
+
+function num(doc: Record<string, unknown>, field: keyof typeof RANGES, fallback: number): number {
   const v = doc[field];
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(field, `must be a positive number, not ${JSON.stringify(v)}`);
+  const r: Range = RANGES[field];
+  const what = `${r.integer ? 'an integer' : 'a number'} from ${r.min} to ${r.max}${r.unit ? ` (${r.unit})` : ''}`;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < r.min || v > r.max || (r.integer && !Number.isInteger(v))) {
+    throw bad(field, `must be ${what}, not ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
@@ -93,17 +120,17 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     routerToken: str(doc, 'routerToken', ''),
     disableRouterEndpoint: bool(doc, 'disableRouterEndpoint', false),
     cors: corsHeaders,
-    requestTimeoutMs: positive(doc, 'requestTimeout', DEFAULT_SETTINGS.requestTimeoutMs / 1000) * 1000,
-    bodyLimitBytes: Math.floor(positive(doc, 'bodyLimit', DEFAULT_SETTINGS.bodyLimitBytes)),
+    requestTimeoutMs: Math.round(num(doc, 'requestTimeout', DEFAULT_SETTINGS.requestTimeoutMs / 1000) * 1000),
+    bodyLimitBytes: num(doc, 'bodyLimit', DEFAULT_SETTINGS.bodyLimitBytes),
     balancing,
-    maxAttempts: Math.floor(positive(doc, 'maxAttempts', DEFAULT_SETTINGS.maxAttempts)),
-    upstreamConnections: Math.floor(positive(doc, 'upstreamConnections', DEFAULT_SETTINGS.upstreamConnections)),
-    workers: Math.floor(positive(doc, 'workers', DEFAULT_SETTINGS.workers)),
+    maxAttempts: num(doc, 'maxAttempts', DEFAULT_SETTINGS.maxAttempts),
+    upstreamConnections: num(doc, 'upstreamConnections', DEFAULT_SETTINGS.upstreamConnections),
+    workers: num(doc, 'workers', DEFAULT_SETTINGS.workers),
     accessLog: bool(doc, 'accessLog', true),
     forceMessageSignature: bool(doc, 'forceMessageSignature', false),
     signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),
-    wsQueueMax: Math.floor(positive(doc, 'wsQueueMax', DEFAULT_SETTINGS.wsQueueMax)),
-    wsQueueTtlS: Math.floor(positive(doc, 'wsQueueTtl', DEFAULT_SETTINGS.wsQueueTtlS)),
+    wsQueueMax: num(doc, 'wsQueueMax', DEFAULT_SETTINGS.wsQueueMax),
+    wsQueueTtlS: num(doc, 'wsQueueTtl', DEFAULT_SETTINGS.wsQueueTtlS),
   };
   if (settings.forceMessageSignature && !settings.signatureSharedSecret) {
     throw bad('signatureSharedSecret', 'is required when forceMessageSignature is true');

@@ -154,7 +154,7 @@ export class Upstreams {
 
   eject(upstream: Upstream, reason: string): void {
     const ms = upstream.eject(Date.now());
-    this.logger.warn({ service: upstream.serviceName, instance: upstream.instanceId, origin: upstream.origin, reason, outOfRotationMs: ms }, 'instance refused a connection; taken out of rotation');
+    this.logger.warn({ upstreamService: upstream.serviceName, upstreamInstance: upstream.instanceId, origin: upstream.origin, reason, outOfRotationMs: ms }, 'instance refused a connection; taken out of rotation');
   }
 
   async close(): Promise<void> {
