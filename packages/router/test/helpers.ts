@@ -78,7 +78,7 @@ export class Proc {
   }
 
   /** Resolves with the first output line (parsed as JSON when it is) that satisfies `pred`. */
-  waitLine<T = Record<string, unknown>>(what: string, pred: (json: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  waitLine<T = Record<string, unknown>>(what: string, pred: (json: T) => boolean, timeoutMs = 30_000): Promise<T> {
     return new Promise((resolve, reject) => {
       let seen = 0;
       const check = () => {
@@ -123,7 +123,7 @@ export class Proc {
     }
   }
 
-  waitExit(timeoutMs = 10_000): Promise<number | null> {
+  waitExit(timeoutMs = 30_000): Promise<number | null> {
     if (this.exited) return Promise.resolve(this.exitCode);
     return waitFor(`${this.name} to exit`, () => this.exited, timeoutMs).then(() => this.exitCode);
   }
