@@ -19,6 +19,13 @@ export const ROUTER_VERSION: string = (require('../../package.json') as { versio
 /** How many health-log entries per instance list/services shows (hydra-router: 3). */
 const SERVICE_LOG_LENGTH = 3;
 
+export type RouterPhase = 'starting' | 'serving' | 'stopping';
+
+const NOT_SERVING: Record<Exclude<RouterPhase, 'serving'>, string> = {
+  starting: 'router is starting: it has not registered yet; send requests to another router',
+  stopping: 'router is shutting down; send new requests to another router',
+};
+
 export interface ApiDeps {
   hydra: Hydra;
   routes: RouteLoader;
@@ -27,8 +34,8 @@ export interface ApiDeps {
   wsStats: PerSecondStats;
   errorStats: PerSecondStats;
   issues: IssueLog;
-  /** False once the router is shutting down: the health check then fails so load balancers move on. */
-  serving: () => boolean;
+  /** The health check fails unless the router serves: while it starts and once it is shutting down. */
+  phase: () => RouterPhase;
   /** Asks every router (this one included) to reload routes. */
   broadcastRefresh: (serviceName?: string) => Promise<void>;
 }
@@ -101,8 +108,9 @@ export class RouterApi {
       }),
       redis: h.redis.isReady ? 'connected' : 'disconnected',
     };
-    if (this.d.serving()) sendEnvelope(res, 200, { result: doc }, ctx);
-    else sendReason(res, 503, 'router is shutting down; send new requests to another router', ctx);
+    const phase = this.d.phase();
+    if (phase === 'serving') sendEnvelope(res, 200, { result: doc }, ctx);
+    else sendReason(res, 503, NOT_SERVING[phase], ctx);
   }
 
   /** hydra-router's shape: one object per live instance, its nodes entry merged with its health and recent log. */

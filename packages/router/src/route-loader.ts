@@ -33,26 +33,31 @@ export class RouteLoader {
     private readonly logger: Logger,
   ) {}
 
-  /** Reloads one service's routes, or all when `serviceName` is undefined. Never throws. */
+  /** Loads one service's routes, or all when `serviceName` is undefined; throws when Redis cannot be read. */
+  async load(serviceName?: string): Promise<void> {
+    const routes = await readRoutes(this.redis, serviceName);
+    if (serviceName === undefined) {
+      this.registered.clear();
+      const all = new Map<string, RouteEntry[]>();
+      for (const [svc, list] of Object.entries(routes)) {
+        if (svc === this.selfService) continue;
+        this.registered.set(svc, list);
+        all.set(svc, toEntries(svc, list));
+      }
+      this.table.setAll(all);
+    } else if (serviceName !== this.selfService) {
+      const list = routes[serviceName] ?? [];
+      if (list.length) this.registered.set(serviceName, list);
+      else this.registered.delete(serviceName);
+      this.table.setService(serviceName, toEntries(serviceName, list));
+    }
+    this.logger.debug({ routesOf: serviceName ?? '*' }, 'routes reloaded');
+  }
+
+  /** load() on an event (refresh broadcast, instance up): never throws; on failure the previous table stays. */
   async reload(serviceName?: string): Promise<void> {
     try {
-      const routes = await readRoutes(this.redis, serviceName);
-      if (serviceName === undefined) {
-        this.registered.clear();
-        const all = new Map<string, RouteEntry[]>();
-        for (const [svc, list] of Object.entries(routes)) {
-          if (svc === this.selfService) continue;
-          this.registered.set(svc, list);
-          all.set(svc, toEntries(svc, list));
-        }
-        this.table.setAll(all);
-      } else if (serviceName !== this.selfService) {
-        const list = routes[serviceName] ?? [];
-        if (list.length) this.registered.set(serviceName, list);
-        else this.registered.delete(serviceName);
-        this.table.setService(serviceName, toEntries(serviceName, list));
-      }
-      this.logger.debug({ routesOf: serviceName ?? '*' }, 'routes reloaded');
+      await this.load(serviceName);
     } catch (err) {
       this.logger.warn({ routesOf: serviceName ?? '*', err: errorMessage(err) }, 'could not reload routes; keeping the previous table');
     }

@@ -18,7 +18,7 @@ import { STRATEGIES } from './balancer.js';
 import { Upstreams } from './upstreams.js';
 import { RouteLoader } from './route-loader.js';
 import { ProxyCall, type ProxyObserver, type FailureKind } from './proxy.js';
-import { RouterApi, ROUTER_VERSION } from './api.js';
+import { RouterApi, ROUTER_VERSION, type RouterPhase } from './api.js';
 import { RouterMetrics } from './metrics.js';
 import { PerSecondStats } from './stats.js';
 import { IssueLog } from './issue-log.js';
@@ -68,7 +68,8 @@ export class Router implements ProxyObserver {
   private readonly issues = new IssueLog();
   private readonly tokenDigest?: Buffer;
   private readonly logger: Logger;
-  private serving = false;
+  /** Health answers 503 unless 'serving': load balancers send traffic only to a router that can route it. */
+  private phase: RouterPhase = 'starting';
   /** Whether a service has a live instance (routes of dead services do not match). */
   private readonly alive = (svc: string) => this.upstreams.has(svc);
   private closing?: Promise<void>;
@@ -93,7 +94,7 @@ export class Router implements ProxyObserver {
       wsStats: this.wsStats,
       errorStats: this.errorStats,
       issues: this.issues,
-      serving: () => this.serving,
+      phase: () => this.phase,
       broadcastRefresh: (svc) => this.broadcastRefresh(svc),
     });
     this.ws = new WsGateway({
@@ -149,11 +150,13 @@ export class Router implements ProxyObserver {
     hydra.discovery.on('down', (i) => {
       if (i.serviceName !== ROUTER_SERVICE) this.issues.add('info', `${i.serviceName} instance ${i.instanceID} (${i.ip}:${i.port}) is gone`);
     });
+    // The table is read before the port opens: a router that cannot route yet answers nothing,
+    // rather than 404s for routes it has not read (clients and load balancers retry a refused connection).
+    await this.routes.load();
     const port = await hydra.listen(this.server);
     await hydra.registerService();
     await hydra.registerRoutes(OWN_ROUTES);
-    await this.routes.reload();
-    this.serving = true;
+    this.phase = 'serving';
     this.logger.info({ port, balancing: this.settings.balancing }, 'hydra-router ready');
   }
 
@@ -318,7 +321,7 @@ export class Router implements ProxyObserver {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.serving = false;
+      this.phase = 'stopping';
       this.dashboard.close();
       await this.ws.close();
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));

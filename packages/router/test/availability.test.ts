@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Processes, http, waitFor, agent, ROUTER_BIN, binNodeFlags, type Proc } from './helpers.js';
+import { Processes, http, waitFor, freePort, agent, ROUTER_BIN, binNodeFlags, type Proc } from './helpers.js';
 
 const DB = 0;
 const procs = new Processes();
@@ -165,4 +165,40 @@ test('a dead upstream is logged under upstreamService/upstreamInstance, so the r
   assert.match(fields.instance!, /^[0-9a-f]{32}$/);
   assert.equal(fields.upstreamService, 'logs-svc');
   assert.equal(fields.upstreamInstance, victim.instanceId);
+});
+
+test('a starting router answers no request before its route table is loaded: never a 404 for a registered route', async () => {
+  const backend = await procs.backend(DB, 'boot-svc', ['[get]/v1/boot/who'], { HYDRA_REDIS_URL: url });
+  const port = await freePort();
+  const statuses = new Map<string, number>();
+  let running = true;
+  let attempts = 0;
+  // Clients knocking from before the router exists until it answers 200 (bounded in count and time).
+  const deadline = Date.now() + 60_000;
+  const knock = async () => {
+    while (running && Date.now() < deadline && attempts < 200_000) {
+      attempts++;
+      let key: string;
+      try {
+        const r = await http(`http://127.0.0.1:${port}/v1/boot/who`);
+        key = r.status === 200 ? '200' : `${r.status} ${r.text}`;
+        if (r.status === 200) running = false;
+      } catch {
+        key = 'no connection';
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      statuses.set(key, (statuses.get(key) ?? 0) + 1);
+    }
+  };
+  const knocking = Promise.all(Array.from({ length: 8 }, knock));
+  const proc = procs.start('router (boot)', ROUTER_BIN, [], {
+    HYDRA_REDIS_URL: url,
+    HYDRA_SERVICE: JSON.stringify({ servicePort: port, serviceIP: '127.0.0.1' }),
+  }, binNodeFlags(ROUTER_BIN));
+  await knocking;
+  assert.equal(running, false, `the router answered 200 in time: ${proc.lines.slice(-5).join('\n')}`);
+  const other = [...statuses.keys()].filter((k) => k !== '200' && k !== 'no connection');
+  assert.deepEqual(other, [], `answers other than 200 while starting: ${JSON.stringify([...statuses])}`);
+  assert.ok(statuses.get('200')! >= 1);
+  assert.equal((await http(`http://127.0.0.1:${port}/v1/boot/who`)).json().instance, backend.instanceId);
 });
