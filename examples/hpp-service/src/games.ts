@@ -11,8 +11,11 @@
 import { randomUUID } from 'node:crypto';
 import { HydraError, errorMessage, type Hydra } from '@hydra-ts/core';
 import { gameDeadlineMs, type GameSettings } from './settings.js';
-import { countdownLine, gameOverMessage, newPotato, SENDING_LINE, type EndReason, type Incoming } from './messages.js';
+import { countdownLine, gameOverMessage, isExpired, newPotato, SENDING_LINE, type EndReason, type Incoming } from './messages.js';
 import type { Player } from './player.js';
+
+/** How old a published player's line may be when it arrives (delivery, and clocks of different hosts). */
+const LINE_SLACK_MS = 1000;
 
 export interface GameResult {
   gameId: string;
@@ -31,6 +34,8 @@ class Game {
   announced = false;
   /** Whether the holder is a hydra-ts player (it tags what it says and tells us where the potato goes). */
   holderIsHydraTs = false;
+  /** The potato's `expiration`, once thrown. */
+  expiration?: number;
   readonly timers: NodeJS.Timeout[] = [];
   readonly done: Promise<GameResult>;
   resolve!: (r: GameResult) => void;
@@ -84,7 +89,9 @@ export class Games {
 
   private async throwFirst(game: Game): Promise<void> {
     game.log.push(SENDING_LINE);
-    const to = await this.player.throwPotato(newPotato(this.settings.gameSeconds, game.id, this.hydra.instanceId));
+    const potato = newPotato(this.settings.gameSeconds, game.id, this.hydra.instanceId);
+    game.expiration = potato.expiration;
+    const to = await this.player.throwPotato(potato);
     if (to) return;
     this.finish(game);
     game.reject(noOtherPlayer(this.hydra.serviceName, ' (the other players left during the countdown)'));
@@ -98,7 +105,7 @@ export class Games {
       return;
     }
     // A hydra-ts player tags every game that has an id: untagged lines from one belong to a published player's game.
-    const game = m.gameId ? this.games.get(m.gameId) : m.hydraTs ? undefined : this.attribute(m.kind === 'received' ? m.player : m.loser);
+    const game = m.gameId ? this.games.get(m.gameId) : m.hydraTs ? undefined : this.attribute(m);
     if (!game) return;
     game.log.push(m.line);
     if (m.kind === 'received') Object.assign(game, { holder: m.player, announced: true, holderIsHydraTs: m.hydraTs });
@@ -113,18 +120,27 @@ export class Games {
   }
 
   /**
-   * Which of this starter's games a published player's line (no game id) is about:
-   * first a game whose potato was just handed to that player and not yet announced
-   * (a hydra-ts player or this starter said so); else, when exactly one game's
-   * potato is with a published player who announced it (it passes on without
-   * telling anyone), that game. Otherwise the line cannot be placed and is left out.
+   * Which of this starter's games a published player's line (no game id) is about.
+   * Only games whose potato could give that line count: one not yet expired for
+   * "received", one expired for "game over" (the published player loses only a
+   * potato that arrives expired), judged with a second of slack for the time the
+   * line took to get here. Among those: first a game whose potato was just handed
+   * to that player and not yet announced (a hydra-ts player or this starter said
+   * so); else, when exactly one game's potato is with a published player who
+   * announced it (it passes on without telling anyone), that game. Otherwise the
+   * line cannot be placed and is left out.
    */
-  private attribute(player: string | undefined): Game | undefined {
+  private attribute(m: { kind: 'received'; player: string } | { kind: 'gameover'; loser?: string }): Game | undefined {
+    const player = m.kind === 'received' ? m.player : m.loser;
     if (!player) return undefined;
-    const games = [...this.games.values()];
-    const handed = games.find((g) => g.holder === player && !g.announced);
+    const now = Date.now();
+    const plausible = [...this.games.values()].filter((g) => {
+      if (g.expiration === undefined) return false;
+      return m.kind === 'received' ? !isExpired(g.expiration, now - LINE_SLACK_MS) : isExpired(g.expiration, now + LINE_SLACK_MS);
+    });
+    const handed = plausible.find((g) => g.holder === player && !g.announced);
     if (handed) return handed;
-    const withPublished = games.filter((g) => g.announced && !g.holderIsHydraTs && g.holder !== player);
+    const withPublished = plausible.filter((g) => g.announced && !g.holderIsHydraTs && g.holder !== player);
     return withPublished.length === 1 ? withPublished[0] : undefined;
   }
 

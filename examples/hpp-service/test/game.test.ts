@@ -7,17 +7,19 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { keys } from '@hydra-ts/core';
-import { freshDb, redisUrl, startProcess, stopAllProcesses, stopProcess, waitFor } from '@hydra-ts/testing';
-import { pushConfig, receivedLines, startGame, startPlayer, assertGameMatchesWire, Wire, SVC, BIN, type Player } from './helpers.js';
+import { dirname, join } from 'node:path';
+import { Hydra, keys } from '@hydra-ts/core';
+import { freePort, freshDb, quietLogger, redisUrl, startProcess, stopAllProcesses, stopProcess, waitFor } from '@hydra-ts/testing';
+import { pushConfig, receivedLines, startGame, startPlayer, assertGameMatchesWire, target, Wire, SVC, BIN, type Player } from './helpers.js';
+
+const ROUTER_BIN = join(dirname(require.resolve('@hydra-ts/router/package.json')), 'bin', 'hydra-router.js');
 
 const DB = 13;
 const URL = redisUrl(DB);
 /** Fast games: a 1 s countdown (the default is 3, so the log shows the stored config was used), 1-2 s of play. */
 const FAST = { countdownSeconds: 1, gameSeconds: 1, passDelayMinMs: 50, passDelayMaxMs: 150 };
 /** Slow passes, so a test can act while one player holds the potato. */
-const SLOW = { countdownSeconds: 0, gameSeconds: 6, passDelayMinMs: 2500, passDelayMaxMs: 2500, graceMs: 10_000 };
+const SLOW = { countdownSeconds: 0, gameSeconds: 6, passDelayMinMs: 2500, passDelayMaxMs: 2500, graceMs: 10_000, maxGames: 1 };
 
 let redis: Awaited<ReturnType<typeof freshDb>>;
 let wire: Wire;
@@ -109,35 +111,35 @@ test('two games started at once on two instances keep their logs apart', async (
   assertGameMatchesWire(two, wire, b.id);
 });
 
-test('a holder stopped with SIGTERM hands the potato on, withdraws and exits 0; the game goes on', async () => {
+test('a game through hydra-router: the route is published and the answer comes back through it', async () => {
+  const port = await freePort();
+  startProcess([ROUTER_BIN], { HYDRA_REDIS_URL: URL, HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: port }) });
+  const routerUrl = `http://127.0.0.1:${port}`;
+  await waitFor('the router to know the game route', async () => {
+    const routes = (await (await fetch(`${routerUrl}/v1/router/list/routes`)).json()) as { result: Array<{ serviceName: string; routes: string[] }> };
+    return JSON.stringify(routes.result).includes('[get]/v1/hpp/startgame');
+  }, 30_000);
+  const res = await fetch(`${routerUrl}/v1/hpp/startgame`, { signal: AbortSignal.timeout(60_000) });
+  const answer = (await res.json()) as Awaited<ReturnType<typeof startGame>>;
+  const starter = wire.potatoes(answer.result.gameId)[0]?.frm.slice(0, 32);
+  assert.ok(starter && players.some((p) => p.id === starter), JSON.stringify(answer));
+  assertGameMatchesWire(answer, wire, starter);
+});
+
+test('a holder killed mid-game (SIGKILL) ends the game with a result that says so; a second game on the busy starter is refused', async () => {
   await stopPlayers();
-  players = await startPlayers(3, '0.0.9');
+  players = await startPlayers(4, '0.0.9');
   const [a] = players as [Player];
   const answer = startGame(a.port);
   const first = await waitFor('the first potato', () => wire.seen.find((m) => m.bdy.command === 'hotpotato' && m.bdy.starter === a.id));
   const gameId = first.bdy.gameId as string;
   const holder = players.find((p) => first.to.startsWith(p.id))!;
   await waitFor('its announcement', () => wire.announcements('received').find((m) => m.bdy.gameId === gameId && m.bdy.sender === holder.id));
-  const exited = new Promise((r) => holder.child.once('exit', r));
-  holder.child.kill('SIGTERM');
-  assert.equal(await exited, 0);
-  assert.equal(await redis.exists(keys.presence(SVC, holder.id)), 0);
-  const passedOn = wire.potatoes(gameId).find((p) => p.frm.startsWith(holder.id));
-  assert.ok(passedOn, 'the stopping holder passed the potato on');
-  const result = await answer;
-  assert.equal(result.result.outcome, 'lost');
-  assert.notEqual(result.result.loser, holder.id);
-  players = players.filter((p) => p !== holder);
-});
-
-test('a holder killed mid-game (SIGKILL) ends the game with a result that says so', async () => {
-  const [a] = players as [Player];
-  const answer = startGame(a.port);
-  const first = await waitFor('the first potato', () => wire.seen.find((m) => m.bdy.command === 'hotpotato' && m.bdy.starter === a.id && !wire.seen.some((o) => o.bdy.gameId === m.bdy.gameId && o.bdy.command === 'gameover')));
-  const gameId = first.bdy.gameId as string;
-  const holder = players.find((p) => first.to.startsWith(p.id))!;
-  await waitFor('its announcement', () => wire.announcements('received').find((m) => m.bdy.gameId === gameId && m.bdy.sender === holder.id));
   holder.child.kill('SIGKILL');
+  const busy = await startGame(a.port);
+  assert.equal(busy.statusCode, 503);
+  assert.equal(busy.result.code, 'SERVICE_UNAVAILABLE');
+  assert.match(busy.result.reason!, /this player already runs 1 games \(config field hpp\.maxGames\)/);
   const result = await answer;
   assert.equal(result.statusCode, 200);
   assert.equal(result.result.gameId, gameId);
@@ -146,4 +148,50 @@ test('a holder killed mid-game (SIGKILL) ends the game with a result that says s
   assert.deepEqual(result.result.gameLog.slice(-2), [`[${holder.id}]: received hot potato.`, `Game over, ${holder.id} left the game holding the hot potato!`]);
   // Every player hears the end, tagged with the game.
   await waitFor('the end announced to every player', () => wire.announcements('gameover').some((m) => m.bdy.gameId === gameId && m.bdy.reason === 'holder-left' && m.bdy.loser === holder.id));
+  players = players.filter((p) => p !== holder);
+});
+
+test('SIGTERM: a holder hands the potato on and exits 0; the starter withdraws, lets its game finish, answers, then exits 0', async () => {
+  const [a, ...rest] = players as [Player, ...Player[]];
+  const answer = startGame(a.port);
+  const first = await waitFor('the first potato', () => wire.seen.find((m) => m.bdy.command === 'hotpotato' && m.bdy.starter === a.id && !wire.seen.some((o) => o.bdy.gameId === m.bdy.gameId && o.bdy.command === 'gameover')));
+  const gameId = first.bdy.gameId as string;
+  const holder = rest.find((p) => first.to.startsWith(p.id))!;
+  await waitFor('its announcement', () => wire.announcements('received').find((m) => m.bdy.gameId === gameId && m.bdy.sender === holder.id));
+  const holderExit = new Promise((r) => holder.child.once('exit', r));
+  holder.child.kill('SIGTERM');
+  assert.equal(await holderExit, 0);
+  assert.equal(await redis.exists(keys.presence(SVC, holder.id)), 0);
+  const passedOn = wire.potatoes(gameId).find((p) => p.frm.startsWith(holder.id));
+  assert.ok(passedOn, 'the stopping holder passed the potato on');
+  assert.notEqual(target(passedOn.to), holder.id);
+
+  const starterExit = new Promise((r) => a.child.once('exit', r));
+  a.child.kill('SIGTERM');
+  await waitFor('the starter to withdraw', async () => (await redis.exists(keys.presence(SVC, a.id))) === 0);
+  const result = await answer;
+  assert.equal(result.result.outcome, 'lost');
+  assert.notEqual(result.result.loser, holder.id);
+  assert.equal(await starterExit, 0);
+  players = [];
+});
+
+test('a potato that vanishes without its holder leaving: the game ends at its hard deadline', async () => {
+  // A registered hpp-void instance that ignores every message: it is present, and swallows the potato.
+  const sink = await Hydra.create({ hydra: { serviceName: 'hpp-void', serviceIP: '127.0.0.1', servicePort: 0, redis: { url: URL } } }, { logger: quietLogger() });
+  try {
+    await sink.registerService();
+    const dir = mkdtempSync(join(tmpdir(), 'hpp-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ hydra: { serviceName: 'hpp-void', serviceIP: '127.0.0.1', servicePort: 0, redis: { url: URL } }, hpp: { countdownSeconds: 0, gameSeconds: 1, passDelayMinMs: 50, passDelayMaxMs: 50, graceMs: 500 } }));
+    const player = await startPlayer({}, [file]);
+    const answer = await startGame(player.port);
+    assert.equal(answer.statusCode, 200);
+    assert.equal(answer.result.outcome, 'potato-lost');
+    assert.equal(answer.result.loser, undefined);
+    // 0 s countdown + (1 + 1) s + 50 ms + 500 ms
+    assert.deepEqual(answer.result.gameLog, ['Game starting in: 0 seconds', 'Sending hot potato...', 'Game over, the hot potato went missing: no player announced the end within 2.55 seconds']);
+  } finally {
+    await sink.close();
+  }
 });
