@@ -19,7 +19,7 @@ const URL = redisUrl(DB);
 /** Fast games: a 1 s countdown (the default is 3, so the log shows the stored config was used), 1-2 s of play. */
 const FAST = { countdownSeconds: 1, gameSeconds: 1, passDelayMinMs: 50, passDelayMaxMs: 150 };
 /** Slow passes, so a test can act while one player holds the potato. */
-const SLOW = { countdownSeconds: 0, gameSeconds: 6, passDelayMinMs: 2500, passDelayMaxMs: 2500, graceMs: 10_000, maxGames: 1 };
+const SLOW = { countdownSeconds: 0, gameSeconds: 10, passDelayMinMs: 5000, passDelayMaxMs: 5000, graceMs: 10_000, maxGames: 1 };
 
 let redis: Awaited<ReturnType<typeof freshDb>>;
 let wire: Wire;

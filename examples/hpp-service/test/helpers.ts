@@ -18,7 +18,10 @@ export interface Player extends Started {
   port: number;
 }
 
-/** Starts the bin; resolves once it logged that it listens (it is registered and handles signals by then). */
+/**
+ * Starts the bin; resolves once it logged that it listens (it is registered and handles
+ * signals by then). The limit is generous: on the shared box at load 20 a start took over 20 s.
+ */
 export async function startPlayer(env: Record<string, string>, args: string[] = []): Promise<Player> {
   const started = startProcess([BIN, ...args], env);
   const line = await waitFor(
@@ -27,7 +30,7 @@ export async function startPlayer(env: Record<string, string>, args: string[] = 
       if (started.child.exitCode !== null) throw new Error(`hpp-service exited with ${started.child.exitCode}: ${started.output()}`);
       return started.lines.find((l) => l.includes('hpp-service listening'));
     },
-    20_000,
+    60_000,
   );
   const { port, instanceId } = JSON.parse(line) as { port: number; instanceId: string };
   return { ...started, id: instanceId, port };
@@ -42,7 +45,7 @@ export async function startPublishedPlayer(env: Record<string, string>): Promise
       if (started.child.exitCode !== null) throw new Error(`published player exited with ${started.child.exitCode}: ${started.output()}`);
       return started.lines.find((l) => l.startsWith('PUBLISHED-PLAYER '));
     },
-    20_000,
+    60_000,
   );
   const { instanceID, port } = JSON.parse(line.slice('PUBLISHED-PLAYER '.length)) as { instanceID: string; port: number };
   return { ...started, id: instanceID, port: Number(port) };
