@@ -1,7 +1,8 @@
 /**
  * Service configuration: from an object, a JSON file, or the environment exactly
- * as Hydra reads it (HYDRA_REDIS_URL, HYDRA_SERVICE). Validated once, at start,
- * with errors that name the field.
+ * as Hydra reads it (HYDRA_REDIS_URL, HYDRA_SERVICE), plus hydra-ts's per-instance
+ * address (HYDRA_SERVICE_IP, HYDRA_SERVICE_PORT). Validated once, at start, with
+ * errors that name the field.
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -147,7 +148,28 @@ export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.P
   };
   if (env.HYDRA_REDIS_URL) hydra.redis = { url: env.HYDRA_REDIS_URL };
   if (serviceEnv?.kind === 'partial') Object.assign(hydra, serviceEnv.values);
+  Object.assign(hydra, instanceAddress(env));
   return { ...doc, hydra: validateHydraConfig(hydra) };
+}
+
+/**
+ * hydra-ts: HYDRA_SERVICE_IP and HYDRA_SERVICE_PORT, applied last, over whatever
+ * the document came from. A config stored in Redis is shared by every instance of
+ * a version (`HYDRA_SERVICE=<svc>:<version>`); these give one instance its own
+ * address, as a container's own IP does in a swarm (the local cluster runs each
+ * simulated host on its own loopback address this way).
+ */
+function instanceAddress(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (env.HYDRA_SERVICE_IP !== undefined && env.HYDRA_SERVICE_IP !== '') out.serviceIP = env.HYDRA_SERVICE_IP;
+  if (env.HYDRA_SERVICE_PORT !== undefined && env.HYDRA_SERVICE_PORT !== '') {
+    try {
+      out.servicePort = normalisePort(env.HYDRA_SERVICE_PORT);
+    } catch {
+      throw configError(`HYDRA_SERVICE_PORT must be a port number 0-65535 or a range like "9000-9100", not ${JSON.stringify(env.HYDRA_SERVICE_PORT)}`);
+    }
+  }
+  return out;
 }
 
 /** Checks each field and normalises what Hydra normalises (lower-case name, numeric port strings). */

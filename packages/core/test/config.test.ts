@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
 import { freshDb, redisUrl, quietLogger } from './helpers.js';
+import { freePort } from '@hydra-ts/testing';
 
 const DB = 1;
 const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-config-'));
@@ -44,6 +46,40 @@ test('HYDRA_REDIS_URL replaces hydra.redis; HYDRA_SERVICE as JSON or k=v|k=v ove
   const b = await loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_SERVICE: 'serviceName=other|servicePort=6000' } });
   assert.equal(b.hydra.serviceName, 'other');
   assert.equal(b.hydra.servicePort, 6000);
+});
+
+test('HYDRA_SERVICE_IP and HYDRA_SERVICE_PORT give one instance its address over a stored config', async () => {
+  const redis = await freshDb(DB);
+  try {
+    await putStoredConfig(redis, 'shared-svc:1.0.0', { hydra: { serviceName: 'shared-svc', serviceIP: '127.0.0.1', servicePort: 5000 } });
+    const loadStored = async (_url: string, svc: string, version: string) => getStoredConfig(redis, `${svc}:${version}`);
+    const port = await freePort();
+    const env = { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: 'shared-svc:1.0.0', HYDRA_SERVICE_IP: '127.0.2.3', HYDRA_SERVICE_PORT: String(port) };
+    const doc = await loadConfig(undefined, { env, loadStored });
+    assert.equal(doc.hydra.serviceName, 'shared-svc', 'the rest of the document is the stored one');
+    assert.equal(doc.hydra.serviceIP, '127.0.2.3');
+    assert.equal(doc.hydra.servicePort, port);
+
+    const hydra = await Hydra.create(undefined, { env, logger: quietLogger() });
+    const server = createServer();
+    try {
+      assert.equal(await hydra.listen(server), port);
+      assert.deepEqual(server.address(), { address: '127.0.2.3', family: 'IPv4', port }, 'bound on its own address');
+      const registered = await hydra.registerService();
+      assert.deepEqual([registered.serviceIP, registered.servicePort], ['127.0.2.3', port]);
+      const entry = JSON.parse((await redis.hGet('hydra:service:nodes', hydra.instanceId))!) as { ip: string; port: number };
+      assert.deepEqual([entry.ip, entry.port], ['127.0.2.3', port], 'the nodes entry says where this instance is');
+    } finally {
+      await hydra.close();
+      server.close();
+    }
+
+    const fromFile = await loadConfig({ hydra: { serviceName: 'svc', servicePort: 5000 } }, { env: { HYDRA_SERVICE: '{"servicePort":6000}', HYDRA_SERVICE_PORT: '6001' } });
+    assert.equal(fromFile.hydra.servicePort, 6001, 'applied after HYDRA_SERVICE');
+    await assert.rejects(loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_SERVICE_PORT: 'eighty' } }), isConfigError(/HYDRA_SERVICE_PORT must be a port number .* not "eighty"/));
+  } finally {
+    await redis.close();
+  }
 });
 
 test('each wrong field is named', async () => {
