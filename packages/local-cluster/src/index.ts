@@ -1,0 +1,5 @@
+export { Cluster, startCluster, type ClusterStatus, type InstanceStatus, type ClusterInstance, type Host } from './cluster.js';
+export type { ClusterOptions } from './options.js';
+export { runCommand, type CommandResult } from './commands.js';
+export { sendControl, findClusters } from './control.js';
+export { haproxyConfig, haproxyInstalled } from './haproxy.js';
