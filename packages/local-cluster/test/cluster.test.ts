@@ -1,0 +1,159 @@
+/**
+ * A small cluster (2 managers, 2 workers) of real processes on a Redis of its own,
+ * on loopback prefixes and ports no other cluster uses, driven through the
+ * programmatic API: what `npm start` runs, and what the fault test builds on.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import { freePort, startRedisServer, waitFor } from '@hydra-ts/testing';
+import { startCluster, haproxyInstalled, type Cluster } from '../src/index.js';
+import { alive, presenceKeys, requestLoop, routerSees } from './helpers.js';
+
+const HELLO = 'hello-service';
+let redis: { stop: () => Promise<void> };
+let redisUrl: string;
+let cluster: Cluster | undefined;
+const events: string[] = [];
+
+before(async () => {
+  const port = await freePort();
+  redis = await startRedisServer(port);
+  redisUrl = `redis://127.0.0.1:${port}/15`;
+});
+
+after(async () => {
+  await cluster?.stop();
+  await redis?.stop();
+});
+
+const helloIds = () => cluster!.list(HELLO).map((i) => i.instanceId!).sort();
+const front = () => cluster!.balancerUrl ?? cluster!.routerUrls()[0]!;
+
+test('a small cluster comes up: routers on the managers, hello-service on the workers, each host its own address', async () => {
+  cluster = await startCluster({
+    managers: 2,
+    workers: 2,
+    services: [HELLO],
+    redisUrl,
+    routerPort: await freePort(),
+    servicePorts: { [HELLO]: await freePort() },
+    managerPrefix: '127.0.41.',
+    workerPrefix: '127.0.42.',
+    balancerPort: await freePort(),
+    controlSocket: false,
+    onEvent: (line) => events.push(line),
+  });
+  cluster.announce();
+  const s = cluster.status();
+  const where = s.instances.map((i) => `${i.host} ${i.ip} ${i.service}`);
+  assert.deepEqual(where, [
+    'manager-1 127.0.41.1 hydra-router',
+    'manager-2 127.0.41.2 hydra-router',
+    'worker-1 127.0.42.1 hello-service',
+    'worker-2 127.0.42.2 hello-service',
+  ]);
+  for (const i of s.instances) assert.ok(alive(i.pid), `${i.service} on ${i.host} runs (pid ${i.pid})`);
+
+  // The registry shows the simulated hosts, as hydra-cli nodes and the dashboard read it.
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  try {
+    const nodes = Object.values(await client.hGetAll('hydra:service:nodes')).map((v) => JSON.parse(v) as { serviceName: string; ip: string; port: number });
+    assert.deepEqual(nodes.map((n) => `${n.serviceName}@${n.ip}`).sort(), ['hello-service@127.0.42.1', 'hello-service@127.0.42.2', 'hydra-router@127.0.41.1', 'hydra-router@127.0.41.2']);
+    assert.deepEqual(await client.hKeys('hydra:service:hello-service:configs'), ['0.0.2'], 'the config was pushed as hello-service:0.0.2');
+  } finally {
+    await client.close();
+  }
+
+  for (const router of cluster.routerUrls()) {
+    const res = await fetch(`${router}/v1/hello/test`);
+    assert.equal(res.status, 200, `through ${router}`);
+    assert.equal(((await res.json()) as { result: { version: string } }).result.version, '0.0.2');
+  }
+  if (haproxyInstalled()) {
+    assert.ok(cluster.balancerUrl, 'HAProxy runs when installed');
+    const res = await fetch(`${cluster.balancerUrl}/v1/hello/test`);
+    assert.equal(res.status, 200, 'through the balancer');
+  } else {
+    assert.equal(cluster.balancerUrl, undefined);
+    assert.ok(cluster.notes.some((n) => /apt-get install haproxy/.test(n)), 'says how to get HAProxy');
+  }
+});
+
+test('scale up and down: every router sees each change', async () => {
+  assert.equal(await cluster!.scale(HELLO, 4), 'hello-service: 4 instances, seen by every router');
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.host.name).sort(), ['worker-1', 'worker-1', 'worker-2', 'worker-2'], 'spread over the workers');
+  for (const router of cluster!.routerUrls()) assert.deepEqual(await routerSees(router, HELLO), helloIds());
+
+  await cluster!.scale(HELLO, 2);
+  assert.equal(helloIds().length, 2);
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.host.name).sort(), ['worker-1', 'worker-2'], 'one left on each worker');
+  for (const router of cluster!.routerUrls()) assert.deepEqual(await routerSees(router, HELLO), helloIds());
+  assert.ok(events.some((e) => /^\+ up {4}hello-service 0\.0\.2 on worker-\d/.test(e)), `an "up" line for each new instance (${events.join(' | ')})`);
+  assert.ok(events.some((e) => /^- down {2}hello-service 0\.0\.2 on worker-\d/.test(e)), 'a "down" line for each stopped one');
+
+  await assert.rejects(cluster!.scale('no-such-service', 2), /unknown service "no-such-service"/);
+  await assert.rejects(cluster!.scale(HELLO, -1), /whole number of instances/);
+});
+
+test('rollout: new version taking traffic, old instances drained, no failed request', async (t) => {
+  const oldPids = cluster!.list(HELLO).map((i) => i.child.pid);
+  const loop = requestLoop(`${front()}/v1/hello/test`);
+  await waitFor('answers from the old version', () => loop.progress().versions.length >= 20, 20_000);
+  const message = await cluster!.rollout(HELLO);
+  // A few more requests after the last old instance left.
+  await new Promise((r) => setTimeout(r, 300));
+  const result = await loop.stop();
+
+  t.diagnostic(`rollout through ${front()}: ${result.sent} requests, ${result.failed} failed`);
+  assert.equal(message, 'hello-service rolled from 0.0.2 to 0.0.3 (2 instances)');
+  assert.equal(result.failed, 0, `no failed request out of ${result.sent}: ${result.failures.join('; ')}`);
+  assert.ok(result.versions.includes('0.0.2') && result.versions.includes('0.0.3'), 'answers came from both versions during the rollout');
+  assert.equal(result.versions.at(-1), '0.0.3', 'the last answers come from the new version');
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.version), ['0.0.3', '0.0.3']);
+  for (const pid of oldPids) assert.ok(!alive(pid), `old instance ${pid} exited`);
+  for (const router of cluster!.routerUrls()) assert.deepEqual(await routerSees(router, HELLO), helloIds());
+
+  // A scale-up after the rollout starts the new version.
+  await cluster!.scale(HELLO, 3);
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.version), ['0.0.3', '0.0.3', '0.0.3']);
+});
+
+test('kill a host: SIGKILL of its processes; its instances leave every router', async () => {
+  const onWorker1 = cluster!.list().filter((i) => i.host.name === 'worker-1');
+  assert.ok(onWorker1.length >= 1);
+  const gone = onWorker1.map((i) => i.instanceId!);
+  const text = await cluster!.kill('worker-1');
+  assert.match(text, /^worker-1 \(127\.0\.42\.1\) killed: hello-service pid \d+/);
+  for (const i of onWorker1) assert.ok(!alive(i.child.pid), `pid ${i.child.pid} is gone`);
+  for (const router of cluster!.routerUrls()) {
+    await waitFor(`${router} to drop worker-1's instances`, async () => !(await routerSees(router, HELLO)).some((id) => gone.includes(id)), 10_000);
+  }
+  const res = await fetch(`${front()}/v1/hello/test`);
+  assert.equal(res.status, 200, 'the rest still answers');
+
+  await assert.rejects(cluster!.kill('worker-1'), /already down/);
+  await assert.rejects(cluster!.kill('worker-9'), /no host "worker-9"/);
+  await cluster!.scale(HELLO, 3);
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.host.name), ['worker-2', 'worker-2', 'worker-2'], 'nothing is placed on a dead host');
+});
+
+test('stop: every process ended by pid, no presence key and no nodes entry left', async () => {
+  const pids = [...cluster!.list().map((i) => i.child.pid), ...(cluster!.balancerPid ? [cluster!.balancerPid] : [])];
+  assert.ok(pids.length >= 5);
+  const dir = cluster!.dir;
+  await cluster!.stop();
+  for (const pid of pids) assert.ok(!alive(pid), `pid ${pid} is gone`);
+  assert.deepEqual(await presenceKeys(redisUrl), []);
+  const client = createClient({ url: redisUrl });
+  await client.connect();
+  try {
+    assert.equal(await client.hLen('hydra:service:nodes'), 0);
+  } finally {
+    await client.close();
+  }
+  const { existsSync } = await import('node:fs');
+  assert.ok(!existsSync(dir), 'its temp directory is removed');
+  cluster = undefined;
+});
