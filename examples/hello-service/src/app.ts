@@ -3,13 +3,13 @@
  * version, so a rollout shows in the answers); POST /v1/hello/post echoes.
  */
 import { Router } from 'express';
-import { sendOk } from '@hydra-ts/express';
+import { hydraOf, sendOk } from '@hydra-ts/express';
 
-export function helloRoutes(identity: () => { serviceName: string; instanceId: string; version: string }): Record<string, Router> {
+export function helloRoutes(): Record<string, Router> {
   const router = Router();
-  router.get('/test', (_req, res) => {
-    const { serviceName, instanceId, version } = identity();
-    sendOk(res, { result: { msg: `hello from ${serviceName} - ${instanceId}`, version } });
+  router.get('/test', (req, res) => {
+    const hydra = hydraOf(req);
+    sendOk(res, { result: { msg: `hello from ${hydra.serviceName} - ${hydra.instanceId}`, version: hydra.config.hydra.serviceVersion } });
   });
   router.post('/post', (req, res) => {
     sendOk(res, { result: req.body ?? {} });

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { createService } from '@hydra-ts/express';
-import { closeOnSignals, defaultLogger, errorMessage, type Hydra } from '@hydra-ts/core';
+import { closeOnSignals, defaultLogger, errorMessage } from '@hydra-ts/core';
 import { helloRoutes } from './app.js';
 
 const DEFAULT_CONFIG = join(__dirname, '..', '..', 'config', 'config.json');
@@ -22,14 +22,9 @@ async function main(): Promise<void> {
   }
   const logger = defaultLogger('hello-service');
   const configPath = process.argv[2] ?? DEFAULT_CONFIG;
-  let hydra: Hydra | undefined;
-  const service = await createService(configPath, {
-    logger,
-    routes: helloRoutes(() => ({ serviceName: hydra!.serviceName, instanceId: hydra!.instanceId, version: hydra!.config.hydra.serviceVersion })),
-  });
-  hydra = service.hydra;
+  const service = await createService(configPath, { logger, routes: helloRoutes() });
   closeOnSignals(service, logger);
-  logger.info({ port: service.port, instanceId: hydra.instanceId }, `hello-service listening on ${service.port}`);
+  logger.info({ port: service.port, instanceId: service.hydra.instanceId }, `hello-service listening on ${service.port}`);
 }
 
 main().catch((err: unknown) => {

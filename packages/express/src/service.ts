@@ -36,6 +36,15 @@ export interface ExpressService {
   close(): Promise<void>;
 }
 
+/**
+ * The Hydra of the service a request reached (instance id, config, messaging). Set
+ * before the port opens, so a handler has it even for a request that arrives
+ * between registration and createService() returning.
+ */
+export function hydraOf(req: Request): Hydra {
+  return req.app.locals.hydra as Hydra;
+}
+
 /** `bodyParser.json.limit` from the config document, as hydra-express reads it. */
 function jsonLimit(config: Record<string, unknown>): string | number {
   const parser = config.bodyParser as { json?: { limit?: string | number } } | undefined;
@@ -65,6 +74,8 @@ export async function createService(config: ConfigSource, options: ExpressServic
   const server = createServer(app);
   let closing = false;
 
+  // Before the port opens: the first request may arrive as soon as presence is written, before createService returns.
+  app.locals.hydra = hydra;
   app.disable('x-powered-by');
   app.use((_req, res, next) => {
     res.setHeader('x-process-id', String(process.pid));

@@ -5,7 +5,7 @@ import { createClient } from 'redis';
 import { pino } from 'pino';
 import { keys } from '@hydra-ts/core';
 import { redisUrl } from '@hydra-ts/testing';
-import { createService, sendOk, type ExpressService } from '../src/index.js';
+import { createService, hydraOf, sendOk, type ExpressService } from '../src/index.js';
 
 const DB = 5;
 const REDIS_URL = redisUrl(DB);
@@ -21,6 +21,7 @@ function things(): Router {
   r.get('/', (_req, res) => sendOk(res, { result: { list: [] } }));
   r.route('/:id').get((req, res) => sendOk(res, { result: { id: req.params.id } })).put((req, res) => sendOk(res, { result: req.body }));
   r.post('/', (req, res) => sendOk(res, { result: req.body }));
+  r.get('/whoami/now', (req, res) => sendOk(res, { result: { instanceId: hydraOf(req).instanceId } }));
   r.get('/boom/now', () => {
     throw new Error('handler exploded');
   });
@@ -43,11 +44,13 @@ test('routes are published with their HTTP methods and mount paths', async () =>
     const routes = (await redis.sMembers(keys.routes('things-svc'))).sort();
     assert.deepEqual(routes, [
       '[get]/things-svc', '[get]/things-svc/', '[get]/things-svc/:rest',
-      '[get]/v1/things', '[get]/v1/things/:id', '[get]/v1/things/boom/now', '[get]/v1/things/slow/:ms',
+      '[get]/v1/things', '[get]/v1/things/:id', '[get]/v1/things/boom/now', '[get]/v1/things/slow/:ms', '[get]/v1/things/whoami/now',
       '[post]/v1/things', '[put]/v1/things/:id',
     ].sort());
     const res = await fetch(url(svc, '/v1/things/42'));
     assert.deepEqual(await res.json(), { statusCode: 200, statusMessage: 'OK', statusDescription: 'Request succeeded without error', result: { id: '42' } });
+    const who = (await (await fetch(url(svc, '/v1/things/whoami/now'))).json()) as { result: { instanceId: string } };
+    assert.equal(who.result.instanceId, svc.hydra.instanceId, 'hydraOf(req) is the service\'s Hydra');
   } finally {
     await svc.close();
   }

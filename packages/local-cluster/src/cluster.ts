@@ -187,6 +187,8 @@ export class Cluster {
     if (o.controlSocket) {
       this.control = await serveControl(join(this.dir, SOCKET_NAME), async (line) => {
         const result = await runCommand(this, line);
+        // What scripts change shows at the cluster's terminal too.
+        if (!/^\s*(status|help)?\s*$/.test(line)) this.opts.onEvent(`ctl ${line.trim()}: ${result.ok ? '' : 'refused: '}${result.text}`);
         if (result.stop) setImmediate(() => void this.stop());
         return result;
       });
@@ -394,6 +396,20 @@ export class Cluster {
     const victims = this.list().filter((i) => i.host === host);
     await Promise.all(victims.map((i) => i.child.kill()));
     return `${hostName} (${host.ip}) killed: ${victims.map((v) => `${v.service} pid ${v.child.pid}`).join(', ') || 'nothing ran there'}`;
+  }
+
+  /** A killed host comes back, empty: a manager gets its router again; scale places services on a worker. */
+  restart(hostName: string): Promise<string> {
+    return this.serial(async () => {
+      const host = this.hosts.find((h) => h.name === hostName);
+      if (!host) throw new Error(`no host "${hostName}"; hosts: ${this.hosts.map((h) => h.name).join(', ')}`);
+      if (!host.down) throw new Error(`${hostName} is running; only a killed host can be restarted`);
+      host.down = false;
+      if (host.role === 'worker') return `${hostName} (${host.ip}) is back, empty; scale a service to place instances on it`;
+      const router = await this.startInstance(host, ROUTER, this.versions.get(ROUTER)!);
+      await waitForOk(`http://${host.ip}:${this.opts.routerPort}/v1/router/health`, this.opts.startTimeoutMs, router.child);
+      return `${hostName} (${host.ip}) is back with its router (pid ${router.child.pid})`;
+    });
   }
 
   status(): ClusterStatus {

@@ -38,6 +38,11 @@ export async function runCommand(cluster: Cluster, line: string): Promise<Comman
         if (!host || args.length !== 1) return usage('kill <host>, e.g. kill worker-3');
         return { ok: true, text: await cluster.kill(host) };
       }
+      case 'restart': {
+        const [host] = args;
+        if (!host || args.length !== 1) return usage('restart <host>, e.g. restart worker-3');
+        return { ok: true, text: await cluster.restart(host) };
+      }
       case 'stop':
         return { ok: true, text: 'stopping the cluster', stop: true };
       case 'help':

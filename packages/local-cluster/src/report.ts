@@ -26,6 +26,7 @@ const COMMANDS = [
   'scale <service> <n>          e.g. scale hello-service 8',
   'rollout <service> [version]  new instances first, then the old ones drained one by one',
   'kill <host>                  SIGKILL every process of a host, e.g. kill worker-3',
+  'restart <host>               a killed host comes back (a manager with its router)',
   'status                       what runs where',
   'stop                         stop everything (as Ctrl-C does)',
 ];

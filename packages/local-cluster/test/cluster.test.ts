@@ -137,6 +137,23 @@ test('kill a host: SIGKILL of its processes; its instances leave every router', 
   await assert.rejects(cluster!.kill('worker-9'), /no host "worker-9"/);
   await cluster!.scale(HELLO, 3);
   assert.deepEqual(cluster!.list(HELLO).map((i) => i.host.name), ['worker-2', 'worker-2', 'worker-2'], 'nothing is placed on a dead host');
+
+  assert.match(await cluster!.restart('worker-1'), /worker-1 \(127\.0\.42\.1\) is back, empty/);
+  await cluster!.scale(HELLO, 4);
+  assert.deepEqual(cluster!.list(HELLO).map((i) => i.host.name).sort(), ['worker-1', 'worker-2', 'worker-2', 'worker-2'], 'a restarted host takes new instances');
+});
+
+test('kill a manager: the other router (and the balancer) still answer; restart brings its router back', async () => {
+  await cluster!.kill('manager-2');
+  assert.deepEqual(cluster!.routerUrls(), [`http://127.0.41.1:${cluster!.opts.routerPort}`]);
+  for (let n = 0; n < 4; n++) {
+    const res = await fetch(`${front()}/v1/hello/test`);
+    assert.equal(res.status, 200, `request ${n} after the router died`);
+  }
+  assert.match(await cluster!.restart('manager-2'), /manager-2 \(127\.0\.41\.2\) is back with its router \(pid \d+\)/);
+  const router2 = `http://127.0.41.2:${cluster!.opts.routerPort}`;
+  await waitFor('the restarted router to see every hello-service instance', async () => (await routerSees(router2, HELLO)).join() === helloIds().join());
+  assert.equal((await fetch(`${router2}/v1/hello/test`)).status, 200);
 });
 
 test('stop: every process ended by pid, no presence key and no nodes entry left', async () => {
