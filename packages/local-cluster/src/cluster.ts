@@ -413,7 +413,9 @@ export class Cluster {
   }
 
   status(): ClusterStatus {
-    const order = (i: ClusterInstance) => this.hosts.indexOf(i.host) * 100_000 + i.port;
+    // By host, then service in start order, then port.
+    const services = [...this.specs.keys()];
+    const order = (i: ClusterInstance) => (this.hosts.indexOf(i.host) * 100 + services.indexOf(i.service)) * 100_000 + i.port;
     return {
       redisUrl: redactUrl(this.redisUrl),
       dir: this.dir,

@@ -11,6 +11,7 @@ import { startCluster, haproxyInstalled, type Cluster } from '../src/index.js';
 import { alive, presenceKeys, requestLoop, routerSees } from './helpers.js';
 
 const HELLO = 'hello-service';
+const HPP = 'hpp-service';
 let redis: { stop: () => Promise<void> };
 let redisUrl: string;
 let cluster: Cluster | undefined;
@@ -34,10 +35,10 @@ test('a small cluster comes up: routers on the managers, hello-service on the wo
   cluster = await startCluster({
     managers: 2,
     workers: 2,
-    services: [HELLO],
+    services: [HELLO, HPP],
     redisUrl,
     routerPort: await freePort(),
-    servicePorts: { [HELLO]: await freePort() },
+    servicePorts: { [HELLO]: await freePort(), [HPP]: await freePort() },
     managerPrefix: '127.0.41.',
     workerPrefix: '127.0.42.',
     balancerPort: await freePort(),
@@ -51,7 +52,9 @@ test('a small cluster comes up: routers on the managers, hello-service on the wo
     'manager-1 127.0.41.1 hydra-router',
     'manager-2 127.0.41.2 hydra-router',
     'worker-1 127.0.42.1 hello-service',
+    'worker-1 127.0.42.1 hpp-service',
     'worker-2 127.0.42.2 hello-service',
+    'worker-2 127.0.42.2 hpp-service',
   ]);
   for (const i of s.instances) assert.ok(alive(i.pid), `${i.service} on ${i.host} runs (pid ${i.pid})`);
 
@@ -60,13 +63,17 @@ test('a small cluster comes up: routers on the managers, hello-service on the wo
   await client.connect();
   try {
     const nodes = Object.values(await client.hGetAll('hydra:service:nodes')).map((v) => JSON.parse(v) as { serviceName: string; ip: string; port: number });
-    assert.deepEqual(nodes.map((n) => `${n.serviceName}@${n.ip}`).sort(), ['hello-service@127.0.42.1', 'hello-service@127.0.42.2', 'hydra-router@127.0.41.1', 'hydra-router@127.0.41.2']);
+    assert.deepEqual(nodes.map((n) => `${n.serviceName}@${n.ip}`).sort(), [
+      'hello-service@127.0.42.1', 'hello-service@127.0.42.2', 'hpp-service@127.0.42.1', 'hpp-service@127.0.42.2', 'hydra-router@127.0.41.1', 'hydra-router@127.0.41.2',
+    ]);
     assert.deepEqual(await client.hKeys('hydra:service:hello-service:configs'), ['0.0.2'], 'the config was pushed as hello-service:0.0.2');
+    assert.deepEqual(await client.hKeys('hydra:service:hpp-service:configs'), ['0.0.1']);
   } finally {
     await client.close();
   }
 
   for (const router of cluster.routerUrls()) {
+    assert.deepEqual(await routerSees(router, HPP), cluster.list(HPP).map((i) => i.instanceId).sort(), `${router} routes to both players`);
     const res = await fetch(`${router}/v1/hello/test`);
     assert.equal(res.status, 200, `through ${router}`);
     assert.equal(((await res.json()) as { result: { version: string } }).result.version, '0.0.2');
@@ -125,7 +132,8 @@ test('kill a host: SIGKILL of its processes; its instances leave every router', 
   assert.ok(onWorker1.length >= 1);
   const gone = onWorker1.map((i) => i.instanceId!);
   const text = await cluster!.kill('worker-1');
-  assert.match(text, /^worker-1 \(127\.0\.42\.1\) killed: hello-service pid \d+/);
+  assert.match(text, /^worker-1 \(127\.0\.42\.1\) killed: .*hello-service pid \d+/);
+  assert.match(text, /hpp-service pid \d+/);
   for (const i of onWorker1) assert.ok(!alive(i.child.pid), `pid ${i.child.pid} is gone`);
   for (const router of cluster!.routerUrls()) {
     await waitFor(`${router} to drop worker-1's instances`, async () => !(await routerSees(router, HELLO)).some((id) => gone.includes(id)), 10_000);
