@@ -159,9 +159,17 @@ export async function enableKeyspaceEvents(redis: RedisClient, logger: Logger): 
   }
 }
 
+/**
+ * Why an instance left: `removed` = its presence was deleted (a graceful stop: it may
+ * still be finishing requests it took); `expired` = its presence ran out (no heartbeat for
+ * 3 s: the process is dead, hung or cut off); `resync` = found missing by a full read
+ * (either of the two, told apart only by keyspace events).
+ */
+export type DownReason = 'removed' | 'expired' | 'resync';
+
 type DiscoveryEvents = {
   up: [instance: Instance];
-  down: [instance: Instance];
+  down: [instance: Instance, reason: DownReason];
 };
 
 /**
@@ -258,7 +266,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       });
       for (const [, members] of this.services) {
         for (const inst of [...members.values()]) {
-          if (!seen.has(inst.instanceID) && (this.addedAt.get(inst.instanceID) ?? 0) < started) this.remove(inst.serviceName, inst.instanceID);
+          if (!seen.has(inst.instanceID) && (this.addedAt.get(inst.instanceID) ?? 0) < started) this.remove(inst.serviceName, inst.instanceID, 'resync');
         }
       }
     } catch (err) {
@@ -272,7 +280,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     if (event === 'set') {
       if (!this.get(parsed.service, parsed.instanceId)) void this.fetch(parsed.service, parsed.instanceId);
     } else if (event === 'del' || event === 'expired') {
-      this.remove(parsed.service, parsed.instanceId);
+      this.remove(parsed.service, parsed.instanceId, event === 'del' ? 'removed' : 'expired');
     }
   }
 
@@ -295,11 +303,11 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.emit('up', node);
   }
 
-  private remove(svc: string, id: string): void {
+  private remove(svc: string, id: string, reason: DownReason): void {
     const node = this.services.get(svc)?.get(id);
     if (!node) return;
     this.services.get(svc)!.delete(id);
     this.addedAt.delete(id);
-    this.emit('down', node);
+    this.emit('down', node, reason);
   }
 }

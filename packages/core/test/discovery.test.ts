@@ -15,8 +15,12 @@ test('a new instance is seen without asking Redis, and a closed one is dropped',
   try {
     const ups: string[] = [];
     const downs: string[] = [];
+    const reasons: string[] = [];
     watcher.discovery.on('up', (i) => ups.push(i.instanceID));
-    watcher.discovery.on('down', (i) => downs.push(i.instanceID));
+    watcher.discovery.on('down', (i, reason) => {
+      downs.push(i.instanceID);
+      reasons.push(reason);
+    });
     const svc = await startService(DB, 'disc-svc');
     await waitFor('up event', () => ups.includes(svc.instanceId));
     const [inst] = watcher.getServicePresence('disc-svc');
@@ -25,6 +29,7 @@ test('a new instance is seen without asking Redis, and a closed one is dropped',
     await svc.close();
     await waitFor('down event', () => downs.includes(svc.instanceId));
     assert.deepEqual(watcher.getServicePresence('disc-svc'), []);
+    assert.deepEqual(reasons, ['removed'], 'a graceful close deletes presence: it may still be finishing work');
   } finally {
     await watcher.close();
   }
@@ -43,8 +48,13 @@ test('an instance whose process dies is dropped when its presence expires', asyn
     child.stdout!.on('data', (d) => (out += d));
     const id = (await waitFor('child registered', () => out.trim())).trim();
     await waitFor('child seen', () => watcher.getServicePresence('doomed').length === 1);
+    const reasons: string[] = [];
+    watcher.discovery.on('down', (i, reason) => {
+      if (i.instanceID === id) reasons.push(reason);
+    });
     child.kill('SIGKILL');
     await waitFor('expiry noticed', () => watcher.getServicePresence('doomed').length === 0);
+    assert.deepEqual(reasons, ['expired'], 'an expired presence says the process stopped heartbeating');
     assert.equal(await redis.exists(keys.presence('doomed', id)), 0);
   } finally {
     child.kill('SIGKILL');

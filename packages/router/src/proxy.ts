@@ -6,14 +6,20 @@
  * is tried only if that cannot run the request twice: the connection was never
  * established (refused, unreachable, connect timeout), or the method is
  * idempotent and there is no body. A POST whose connection broke is answered
- * 502, never replayed. An instance refusing connections leaves the rotation.
+ * 502, never replayed. An instance refusing connections leaves the rotation;
+ * one failing answers in a row is ejected as an outlier (upstreams.ts).
+ *
+ * When an instance's presence expires while it holds a request (it stopped
+ * heartbeating: dead or hung), the attempt is abandoned at once and treated like
+ * a broken connection: tried again elsewhere when safe, otherwise answered 504,
+ * instead of waiting out requestTimeout.
  */
 import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@hydra-ts/core';
 import { errorMessage, IDEMPOTENT_METHODS, neverSent } from '@hydra-ts/core';
-import type { Upstream, Upstreams } from './upstreams.js';
+import type { InFlight, Upstream, Upstreams } from './upstreams.js';
 import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
 
@@ -25,7 +31,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
-export type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset';
+export type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset' | 'lost';
 
 /** Who learns how each proxied request ended (the router: stats, metrics, access log). */
 export interface ProxyObserver {
@@ -66,8 +72,16 @@ class ClientBody {
   }
 }
 
+/** The instance's presence expired while it held the request (see Upstreams.remove). */
+export class InstanceLost extends Error {
+  constructor(instanceId: string) {
+    super(`instance ${instanceId} stopped heartbeating (its presence expired) while the request was in flight`);
+  }
+}
+
 function failureKind(err: unknown): FailureKind {
   if (err instanceof BodyTooLarge) return 'too-large';
+  if (err instanceof InstanceLost) return 'lost';
   if (neverSent(err)) return 'refused';
   const code = (err as { code?: string }).code ?? '';
   if (POOL_GONE.has(code)) return 'gone';
@@ -134,7 +148,7 @@ function onClientClose(this: ServerResponse & { [CALL]?: ProxyCall }): void {
  * undici handler (attempts are sequential, an error ends one before the next
  * starts), so a request allocates no closures on the fast path.
  */
-export class ProxyCall implements Dispatcher.DispatchHandler {
+export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
   readonly method: string;
   private readonly tried = new Set<Upstream>();
   private readonly headers: Record<string, string | string[]>;
@@ -145,6 +159,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   private upstream?: Upstream;
   private controller?: Dispatcher.DispatchController;
   private responded = false;
+  /** Set when the attempt's instance was lost before undici handed us its controller. */
+  private lostError?: InstanceLost;
 
   constructor(
     readonly r: ProxyRequest,
@@ -158,6 +174,14 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
     if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
     (r.res as ServerResponse & { [CALL]?: ProxyCall })[CALL] = this;
     r.res.on('close', onClientClose);
+  }
+
+  /** InFlight: the instance of the current attempt stopped heartbeating; abandon the attempt. */
+  lost(upstream: Upstream): void {
+    if (upstream !== this.upstream) return;
+    const err = new InstanceLost(upstream.instanceId);
+    if (this.controller) this.controller.abort(err);
+    else this.lostError = err;
   }
 
   /** The client's connection closed: before the answer was complete, the attempt is abandoned (499). */
@@ -199,9 +223,11 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       return;
     }
     this.tried.add(upstream);
-    upstream.outstanding++;
+    upstream.inFlight.add(this);
     this.upstream = upstream;
     this.responded = false;
+    this.controller = undefined;
+    this.lostError = undefined;
     upstream.pool.dispatch(
       {
         path: this.r.path,
@@ -220,7 +246,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   private settle(): Upstream | undefined {
     const upstream = this.upstream;
     if (upstream) {
-      upstream.outstanding--;
+      upstream.inFlight.delete(this);
       this.upstream = undefined;
     }
     return upstream;
@@ -231,11 +257,13 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.clientGone) controller.abort(clientClosed());
+    else if (this.lostError) controller.abort(this.lostError);
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.responded = true;
-    this.upstream!.succeeded();
+    if (statusCode >= 500) this.upstreams.failed(this.upstream!, `answered ${statusCode}`);
+    else this.upstream!.succeeded();
     const res = this.r.res;
     res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
     // A small response arrives whole in one parse: corked, head, body and end leave in one write.
@@ -281,9 +309,10 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       this.answerTooLarge();
       return;
     }
-    if (kind === 'refused') this.upstreams.eject(upstream, message);
+    if (kind === 'refused') this.upstreams.refused(upstream, message);
+    else if (kind === 'timeout' || kind === 'reset') this.upstreams.failed(upstream, message);
     const neverSent = (kind === 'refused' || kind === 'gone') && !this.body?.started;
-    const replayable = kind === 'reset' && IDEMPOTENT_METHODS.has(this.method) && !this.body;
+    const replayable = (kind === 'reset' || kind === 'lost') && IDEMPOTENT_METHODS.has(this.method) && !this.body;
     if (neverSent || replayable) {
       this.logger.debug({ reqId: this.r.ctx.requestId, upstreamService: this.r.serviceName, upstreamInstance: upstream.instanceId, err: message }, 'trying another instance');
       this.attempt(`${upstream.instanceId}: ${message}`);
@@ -296,6 +325,11 @@ export class ProxyCall implements Dispatcher.DispatchHandler {
       return;
     }
     const why = IDEMPOTENT_METHODS.has(this.method) ? 'its body was already sent' : `${this.method} is not idempotent`;
+    if (kind === 'lost') {
+      sendReason(this.r.res, 504, `${this.method} to ${serviceName}: ${message}; not retried: ${why}, so it may have been processed`, this.r.ctx);
+      this.finish(504, upstream.instanceId);
+      return;
+    }
     sendReason(this.r.res, 502, `${this.method} to ${serviceName} instance ${upstream.instanceId} failed (${message}) and was not retried: ${why}, so it may have been processed`, this.r.ctx);
     this.finish(502, upstream.instanceId);
   }

@@ -83,7 +83,7 @@ export class Router implements ProxyObserver {
       connections: this.settings.upstreamConnections,
       keepAliveTimeoutMs: 30_000,
       connectTimeoutMs: 2000,
-    }, this.logger, ROUTER_SERVICE);
+    }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE);
     this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
     this.metrics = new RouterMetrics(() => Object.fromEntries(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
     this.api = new RouterApi({

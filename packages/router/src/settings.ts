@@ -25,6 +25,10 @@ export interface RouterSettings {
   maxAttempts: number;
   /** Most concurrent connections from this router to one instance. */
   upstreamConnections: number;
+  /** Failed answers in a row (5xx, timeouts, broken connections) that take an instance out of rotation; 0 = never. */
+  outlierFailures: number;
+  /** How long such an instance stays out the first time (ms); each further ejection in a row adds as much. */
+  outlierEjectionMs: number;
   /** Router processes sharing the port (node:cluster); 1 = this process serves. */
   workers: number;
   /** Log one line per proxied request (with its request id). */
@@ -46,6 +50,8 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   balancing: 'round-robin',
   maxAttempts: 3,
   upstreamConnections: 128,
+  outlierFailures: 5,
+  outlierEjectionMs: 10_000,
   workers: 1,
   accessLog: true,
   forceMessageSignature: false,
@@ -76,6 +82,8 @@ export const RANGES = {
   bodyLimit: { min: 1, max: 1024 ** 3, integer: true, unit: 'bytes' },
   maxAttempts: { min: 1, max: 10, integer: true },
   upstreamConnections: { min: 1, max: 10_000, integer: true },
+  outlierFailures: { min: 0, max: 1000, integer: true },
+  outlierEjection: { min: 0.1, max: 3600, unit: 'seconds' },
   workers: { min: 1, max: 32, integer: true },
   wsQueueMax: { min: 1, max: 10_000, integer: true },
   wsQueueTtl: { min: 1, max: 7 * 24 * 3600, integer: true, unit: 'seconds' },
@@ -125,6 +133,8 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     balancing,
     maxAttempts: num(doc, 'maxAttempts', DEFAULT_SETTINGS.maxAttempts),
     upstreamConnections: num(doc, 'upstreamConnections', DEFAULT_SETTINGS.upstreamConnections),
+    outlierFailures: num(doc, 'outlierFailures', DEFAULT_SETTINGS.outlierFailures),
+    outlierEjectionMs: Math.round(num(doc, 'outlierEjection', DEFAULT_SETTINGS.outlierEjectionMs / 1000) * 1000),
     workers: num(doc, 'workers', DEFAULT_SETTINGS.workers),
     accessLog: bool(doc, 'accessLog', true),
     forceMessageSignature: bool(doc, 'forceMessageSignature', false),

@@ -1,12 +1,19 @@
 /**
  * The instances the router sends requests to: one undici Pool (keep-alive
  * connections) per live instance, kept in step with core's Discovery, with
- * passive health. An instance that refuses a connection leaves the rotation at
- * once and comes back on trial after a back-off; it leaves for good when its
- * presence expires (Discovery 'down').
+ * passive health:
+ * - an instance that refuses a connection leaves the rotation at once and comes
+ *   back on trial after a back-off;
+ * - an outlier (`outlierFailures` failed answers in a row: 5xx, timeouts, broken
+ *   connections) leaves it for `outlierEjection`, longer each time in a row (Envoy's
+ *   consecutive-5xx detection);
+ * - when its presence is deleted (a graceful stop) it takes no new requests and
+ *   finishes those it has; when its presence expires (no heartbeat: dead or hung)
+ *   the requests it holds are handed back to their callers at once (InFlight.lost),
+ *   rather than left to wait for requestTimeout.
  */
 import { Pool } from 'undici';
-import type { Discovery, Instance, Logger } from '@hydra-ts/core';
+import type { Discovery, DownReason, Instance, Logger } from '@hydra-ts/core';
 import { errorMessage } from '@hydra-ts/core';
 import type { BalancingStrategy, Candidate } from './balancer.js';
 
@@ -21,12 +28,21 @@ export interface PoolOptions {
 
 const FIRST_EJECTION_MS = 1000;
 const MAX_EJECTION_MS = 30_000;
+const MAX_OUTLIER_EJECTION_MS = 300_000;
+
+/** A request running on an instance, told when the instance is lost under it. */
+export interface InFlight {
+  lost(upstream: Upstream): void;
+}
 
 export class Upstream implements Candidate {
-  outstanding = 0;
-  /** Until when the instance is out of rotation after a refused connection (epoch ms). */
+  /** Requests sent and not finished. */
+  readonly inFlight = new Set<InFlight>();
+  /** Until when the instance is out of rotation (epoch ms). */
   ejectedUntil = 0;
+  private refusals = 0;
   private failures = 0;
+  private ejections = 0;
   readonly pool: Pool;
   readonly origin: string;
 
@@ -49,22 +65,41 @@ export class Upstream implements Candidate {
     return this.instance.serviceName;
   }
 
+  get outstanding(): number {
+    return this.inFlight.size;
+  }
+
   healthy(now: number): boolean {
     return this.ejectedUntil <= now;
   }
 
-  /** Each consecutive refusal doubles the time out of rotation. */
-  eject(now: number): number {
-    const ms = Math.min(FIRST_EJECTION_MS * 2 ** this.failures, MAX_EJECTION_MS);
-    this.failures++;
+  /** A refused connection: out of rotation, each refusal in a row doubling the time. */
+  refused(now: number): number {
+    const ms = Math.min(FIRST_EJECTION_MS * 2 ** this.refusals, MAX_EJECTION_MS);
+    this.refusals++;
     this.ejectedUntil = now + ms;
     return ms;
   }
 
+  /**
+   * A failed answer. Returns how long the instance is now out of rotation when this
+   * failure was the `limit`th in a row (0 otherwise, or when `limit` is 0).
+   */
+  failed(now: number, limit: number, baseMs: number): number {
+    if (limit === 0 || ++this.failures < limit) return 0;
+    this.failures = 0;
+    this.ejections++;
+    const ms = Math.min(baseMs * this.ejections, MAX_OUTLIER_EJECTION_MS);
+    this.ejectedUntil = now + ms;
+    return ms;
+  }
+
+  /** A good answer ends every streak (cheap when there is none: this runs per request). */
   succeeded(): void {
-    if (this.failures) {
+    if (this.refusals || this.failures || this.ejections) {
+      this.refusals = 0;
       this.failures = 0;
-      this.ejectedUntil = 0;
+      this.ejections = 0;
     }
   }
 }
@@ -74,12 +109,13 @@ export class Upstreams {
   /** The same members as arrays, rebuilt on membership changes, for the strategy's fast path. */
   private readonly lists = new Map<string, Upstream[]>();
   private readonly onUp = (i: Instance) => this.add(i);
-  private readonly onDown = (i: Instance) => this.remove(i);
+  private readonly onDown = (i: Instance, reason: DownReason) => this.remove(i, reason);
 
   constructor(
     private readonly discovery: Discovery,
     private readonly strategy: BalancingStrategy,
     private readonly options: PoolOptions,
+    private readonly outlier: { failures: number; ejectionMs: number },
     private readonly logger: Logger,
     private readonly selfService: string,
   ) {
@@ -98,7 +134,7 @@ export class Upstreams {
     this.lists.set(instance.serviceName, [...members.values()]);
   }
 
-  private remove(instance: Instance): void {
+  private remove(instance: Instance, reason: DownReason): void {
     const members = this.services.get(instance.serviceName);
     const upstream = members?.get(instance.instanceID);
     if (!upstream) return;
@@ -109,7 +145,13 @@ export class Upstreams {
     } else {
       this.lists.set(instance.serviceName, [...members!.values()]);
     }
-    // Requests already running on it finish (or fail) by themselves; close refuses new ones.
+    if (reason === 'expired' && upstream.inFlight.size) {
+      // No heartbeat for 3 s: whatever it holds would wait for requestTimeout. Its callers retry
+      // elsewhere when that is safe, or answer at once (proxy.ts).
+      this.logger.warn({ upstreamService: upstream.serviceName, upstreamInstance: upstream.instanceId, origin: upstream.origin, requests: upstream.inFlight.size }, 'instance stopped heartbeating with requests in flight; handing them back');
+      for (const call of [...upstream.inFlight]) call.lost(upstream);
+    }
+    // After a graceful stop ('removed') requests running on it finish by themselves; close refuses new ones.
     upstream.pool.close().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'closing an upstream pool failed'));
   }
 
@@ -152,9 +194,15 @@ export class Upstreams {
     return untried.reduce((a, b) => (b.ejectedUntil < a.ejectedUntil ? b : a));
   }
 
-  eject(upstream: Upstream, reason: string): void {
-    const ms = upstream.eject(Date.now());
+  refused(upstream: Upstream, reason: string): void {
+    const ms = upstream.refused(Date.now());
     this.logger.warn({ upstreamService: upstream.serviceName, upstreamInstance: upstream.instanceId, origin: upstream.origin, reason, outOfRotationMs: ms }, 'instance refused a connection; taken out of rotation');
+  }
+
+  /** A failed answer (5xx, timeout, broken connection): outlier detection counts it. */
+  failed(upstream: Upstream, reason: string): void {
+    const ms = upstream.failed(Date.now(), this.outlier.failures, this.outlier.ejectionMs);
+    if (ms) this.logger.warn({ upstreamService: upstream.serviceName, upstreamInstance: upstream.instanceId, origin: upstream.origin, reason, failuresInARow: this.outlier.failures, outOfRotationMs: ms }, 'instance failed repeatedly; taken out of rotation (outlier)');
   }
 
   async close(): Promise<void> {

@@ -202,3 +202,67 @@ test('a starting router answers no request before its route table is loaded: nev
   assert.ok(statuses.get('200')! >= 1);
   assert.equal((await http(`http://127.0.0.1:${port}/v1/boot/who`)).json().instance, backend.instanceId);
 });
+
+/** Until `until` or `max` requests: `loops` concurrent GET loops; each answer's status and wait. */
+async function getLoad(url: string, loops: number, until: number, max: number): Promise<Array<{ status: number; ms: number; instance?: string }>> {
+  const out: Array<{ status: number; ms: number; instance?: string }> = [];
+  const loop = async () => {
+    while (Date.now() < until && out.length < max) {
+      const t = performance.now();
+      const r = await http(url);
+      out.push({ status: r.status, ms: performance.now() - t, instance: r.status === 200 ? r.json().instance : r.text });
+    }
+  };
+  await Promise.all(Array.from({ length: loops }, loop));
+  return out;
+}
+
+test('an instance hung under GET load (SIGSTOP): its requests go to the other instance once its presence expires; no GET fails', async () => {
+  // requestTimeout 20 s: without the hand-back, the requests the hung instance holds end 504 after it.
+  const { base, proc } = await router('router (hang)', { requestTimeout: 20 });
+  const routes = ['[get]/v1/hang/who', '[post]/v1/hang/count'];
+  const hung = await procs.backend(DB, 'hang-svc', routes, { HYDRA_REDIS_URL: url });
+  const healthy = await procs.backend(DB, 'hang-svc', routes, { HYDRA_REDIS_URL: url });
+  await untilServedBy(`${base}/v1/hang/who`, [hung.instanceId, healthy.instanceId]);
+  try {
+    const load = getLoad(`${base}/v1/hang/who`, 8, Date.now() + 8000, 50_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    hung.proc.kill('SIGSTOP');
+    // A POST sent to the hung instance is not replayed: it is answered as soon as the presence expires.
+    const posts = Promise.all(Array.from({ length: 4 }, () => http(`${base}/v1/hang/count`, { method: 'POST', body: '{}' })));
+    const answers = await load;
+    const failed = answers.filter((a) => a.status !== 200);
+    assert.deepEqual(failed, [], `${failed.length} of ${answers.length} GETs failed`);
+    const byHung = answers.filter((a) => a.instance === hung.instanceId).length;
+    assert.ok(byHung > 0, 'the hung instance served before it stopped');
+    for (const p of await posts) {
+      if (p.status === 200) continue;
+      assert.equal(p.status, 504, p.text);
+      assert.match(p.json().result.reason, /POST to hang-svc: instance [0-9a-f]{32} stopped heartbeating \(its presence expired\) while the request was in flight; not retried: POST is not idempotent/);
+    }
+    assert.ok(proc.lines.some((l) => l.includes('instance stopped heartbeating with requests in flight')), 'requests were handed back');
+  } finally {
+    hung.proc.kill('SIGCONT');
+    hung.proc.kill('SIGKILL');
+  }
+});
+
+test('an instance failing answers in a row is taken out of rotation (outlier detection)', async () => {
+  const { base, proc } = await router('router (outlier)', { outlierFailures: 3, outlierEjection: 60 });
+  const routes = ['[get]/v1/outlier/flaky'];
+  const good = await procs.backend(DB, 'outlier-svc', routes, { HYDRA_REDIS_URL: url });
+  await waitFor('the good instance routed', async () => (await http(`${base}/v1/outlier/flaky`)).status === 200, 30_000);
+  const flaky = await procs.backend(DB, 'outlier-svc', routes, { HYDRA_REDIS_URL: url, BACKEND_FLAKY: '1' });
+  // Its first 500 is its first failure in a row.
+  await waitFor('the flaky instance routed', async () => (await http(`${base}/v1/outlier/flaky`)).status === 500, 30_000);
+  let errors = 0;
+  for (let i = 0; i < 30; i++) if ((await http(`${base}/v1/outlier/flaky`)).status === 500) errors++;
+  assert.ok(errors <= 2, `${errors} answers of 30 more were 500: the flaky instance was not ejected after 3 in a row`);
+  const line = proc.lines.find((l) => l.includes('taken out of rotation (outlier)'));
+  assert.ok(line, 'the ejection is logged');
+  const fields = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(fields.upstreamInstance, flaky.instanceId);
+  assert.equal(fields.failuresInARow, 3);
+  assert.equal(fields.outOfRotationMs, 60_000);
+  assert.equal((await http(`${base}/v1/outlier/flaky`)).json().instance, good.instanceId);
+});
