@@ -94,6 +94,11 @@ test('rest reports an error status with exit 1, the envelope on stdout and one l
   const missing = await run(['rest', `${SVC}:[get]/v1/missing`]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /answered 404 Not Found: no route GET \/v1\/missing/);
+
+  const spaced = await run(['rest', `${SVC}:[get]/v1/hello there`]);
+  assert.equal(spaced.code, 1);
+  assert.equal((JSON.parse(spaced.stdout) as Envelope).statusCode, 400);
+  assert.match(spaced.stderr, /answered 400 Bad Request: path "\/v1\/hello there" is not a valid HTTP request path/);
 });
 
 test('rest refuses a payload for GET, a payload that is not JSON, and a malformed route', async () => {

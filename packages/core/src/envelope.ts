@@ -3,6 +3,8 @@
  * used by makeAPIRequest, hydra-express's helpers and hydra-router's answers.
  * Texts are Hydra's own so that clients matching on them keep working.
  */
+import { STATUS_CODES } from 'node:http';
+
 const STATUS: Record<number, readonly [string, string]> = {
   200: ['OK', 'Request succeeded without error'],
   201: ['Created', 'Resource created'],
@@ -20,7 +22,9 @@ const STATUS: Record<number, readonly [string, string]> = {
   406: ['Not Acceptable', 'The target resource does not have a current representation that would be acceptable to the user agent'],
   409: ['Conflict', 'Request has caused a conflict'],
   413: ['Request Entity Too Large', 'The webserver or proxy believes the request is too large'],
+  415: ['Unsupported Media Type', 'The request body is in a format or character set the resource does not accept'],
   429: ['Too Many Requests', 'Too many requests issue within a period'],
+  431: ['Request Header Fields Too Large', 'The request headers are larger than the server accepts'],
   500: ['Server Error', 'An error occurred on the server'],
   501: ['Method Not Implemented', "The requested method / resource isn't implemented on the server"],
   502: ['Connection Refused', 'The connection to server was refused'],
@@ -38,7 +42,8 @@ export interface Envelope<R = unknown> {
 
 /** Builds the envelope; fields of `payload` (usually `{result}`) overlay the defaults, as in Hydra. */
 export function envelope<R = Record<string, unknown>>(statusCode: number, payload: Record<string, unknown> = {}): Envelope<R> {
-  const [statusMessage, statusDescription] = STATUS[statusCode] ?? [String(statusCode), `Unknown statusCode ${statusCode}`];
+  // Hydra's texts first; any other real status keeps its standard name (Node's table).
+  const [statusMessage, statusDescription] = STATUS[statusCode] ?? [STATUS_CODES[statusCode] ?? String(statusCode), STATUS_CODES[statusCode] ?? `Unknown statusCode ${statusCode}`];
   return { statusCode, statusMessage, statusDescription, result: {} as R, ...payload };
 }
 

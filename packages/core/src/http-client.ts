@@ -16,6 +16,12 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
 const BENCH_AFTER_REFUSAL_MS = 3000;
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/**
+ * A request target of visible ASCII only (RFC 9112 3.2). Anything else cannot be sent;
+ * undici refuses it before connecting, which would look like a dead instance and
+ * move the call to every other one.
+ */
+const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
 export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s. */
@@ -42,6 +48,9 @@ export class ApiClient {
     }
     if (!route.httpMethod) return envelopeWithReason(400, 'HTTP method not specified in `to` field');
     if (!route.apiRoute.startsWith('/')) return envelopeWithReason(400, 'message `to` field does not specify a valid route');
+    if (!REQUEST_TARGET.test(route.apiRoute)) {
+      return envelopeWithReason(400, `path ${JSON.stringify(route.apiRoute)} is not a valid HTTP request path: percent-encode spaces, control and non-ASCII characters (a space is %20)`);
+    }
 
     const method = route.httpMethod.toUpperCase();
     const timeoutMs = options.timeoutMs ?? (message.timeout ? message.timeout * 1000 : DEFAULT_HTTP_TIMEOUT_MS);

@@ -4,7 +4,7 @@ export * from './envelope.js';
 export * from './umf.js';
 export * from './keys.js';
 export * from './config.js';
-export { parseJsonText, jsonErrorPosition } from './json.js';
+export { parseJsonText, jsonErrorPosition, jsonDepth, assertJsonDepth, MAX_JSON_DEPTH } from './json.js';
 export * from './config-store.js';
 export { connectRedis, closeRedis, describeRedis, redisDatabase, type RedisClient } from './redis.js';
 export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance, type NodeStatus, type ServiceRecord, type DownReason } from './discovery.js';

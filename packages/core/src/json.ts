@@ -104,12 +104,57 @@ export function jsonErrorPosition(text: string): { line: number; column: number 
   return lineAndColumn(text, jsonErrorOffset(text));
 }
 
+/**
+ * Deeper JSON is refused where it comes in: JSON.parse takes it, but JSON.stringify
+ * (answering, relaying, storing) overflows the stack near 5,000 levels, and no
+ * message or config of ours needs more than a handful.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * How deeply arrays and objects nest in JSON text, by one pass that skips strings.
+ * Works on bytes as well (the characters it looks at are ASCII, never part of a UTF-8
+ * sequence), so a request body is measured before it is decoded.
+ */
+export function jsonDepth(text: string | Uint8Array): number {
+  const at = typeof text === 'string' ? (i: number) => text.charCodeAt(i) : (i: number) => text[i]!;
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = at(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_BRACE || c === OPEN_BRACKET) deepest = Math.max(deepest, ++depth);
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
+  }
+  return deepest;
+}
+
+/** Throws INVALID_JSON naming `origin` when `text` nests deeper than MAX_JSON_DEPTH. */
+export function assertJsonDepth(text: string | Uint8Array, origin: string): void {
+  const depth = jsonDepth(text);
+  if (depth > MAX_JSON_DEPTH) throw new HydraError('INVALID_JSON', `${origin} nests arrays and objects ${depth} levels deep; the limit is ${MAX_JSON_DEPTH}`);
+}
+
 /** Parses JSON text; the error names `origin` and the line and column of the problem. */
 export function parseJsonText(text: string, origin: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     const { line, column } = jsonErrorPosition(text);
     throw new HydraError('INVALID_JSON', `${origin} is not valid JSON at line ${line} column ${column}: ${(err as Error).message}`);
   }
+  assertJsonDepth(text, origin);
+  return value;
 }

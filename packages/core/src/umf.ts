@@ -4,6 +4,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { HydraError } from './errors.js';
+import { assertJsonDepth } from './json.js';
 
 export const UMF_VERSION = 'UMF/1.4.6';
 
@@ -128,6 +129,7 @@ export function parseMessage(text: string): UMFMessage {
   } catch (err) {
     throw new HydraError('INVALID_JSON', `message is not JSON: ${(err as Error).message}`);
   }
+  assertJsonDepth(text, 'message');
   return createMessage(data);
 }
 

@@ -69,6 +69,48 @@ test('bad requests and unknown services get envelopes with a reason', async () =
   }
 });
 
+test('a path that is not a valid request target is answered 400 naming it, and no instance is tried', async () => {
+  const svc = await httpService('space-svc', (_req, res) => json(res, 200, { result: { ok: true } }));
+  const caller = await startService(DB, 'api-caller-space');
+  try {
+    await waitFor('instance seen', () => caller.getServicePresence('space-svc').length === 1);
+    for (const path of ['/v1/a b', '/v1/tab\there', '/v1/caf\u00e9']) {
+      const answer = await caller.makeAPIRequest({ to: `space-svc:[get]${path}`, body: {} });
+      assert.equal(answer.statusCode, 400, path);
+      assert.match(String((answer.result as { reason: string }).reason), /is not a valid HTTP request path/);
+      assert.ok(String((answer.result as { reason: string }).reason).includes(JSON.stringify(path)), 'the reason names the path');
+    }
+    assert.equal(svc.hits(), 0);
+    assert.equal((await caller.makeAPIRequest({ to: 'space-svc:[get]/v1/a%20b?q=1&r=%C3%A9', body: {} })).statusCode, 200, 'encoded paths pass');
+  } finally {
+    await caller.close();
+    await svc.hydra.close();
+    svc.server.close();
+  }
+});
+
+test('statuses outside Hydra\'s table keep their names (415, 431), not "Unknown statusCode"', async () => {
+  const svc = await httpService('odd-status-svc', (req, res) => {
+    res.writeHead(Number(req.url!.slice(1)));
+    res.end();
+  });
+  const caller = await startService(DB, 'api-caller-status');
+  try {
+    await waitFor('instance seen', () => caller.getServicePresence('odd-status-svc').length === 1);
+    const names: Record<number, string> = { 415: 'Unsupported Media Type', 431: 'Request Header Fields Too Large', 418: "I'm a Teapot" };
+    for (const [code, name] of Object.entries(names)) {
+      const answer = await caller.makeAPIRequest({ to: `odd-status-svc:[get]/${code}`, body: {} });
+      assert.equal(answer.statusCode, Number(code));
+      assert.equal(answer.statusMessage, name);
+      assert.doesNotMatch(answer.statusDescription, /Unknown statusCode/);
+    }
+  } finally {
+    await caller.close();
+    await svc.hydra.close();
+    svc.server.close();
+  }
+});
+
 test('a refused connection moves the call to another instance, whatever the method', async () => {
   const good = await httpService('flaky-svc', (_req, res) => json(res, 200, { result: { ok: true } }));
   const caller = await startService(DB, 'api-caller3');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createMessage, parseMessage, toShort, parseRoute, sign, verify, UMF_VERSION, HydraError } from '../src/index.js';
+import { createMessage, parseMessage, toShort, parseRoute, sign, verify, UMF_VERSION, HydraError, MAX_JSON_DEPTH, jsonDepth } from '../src/index.js';
 
 test('createMessage accepts short form and fills mid, timestamp and version', () => {
   const m = createMessage({ to: 'hello-service:/', frm: 'client:/', bdy: { a: 1 }, typ: 'ping', tmo: 5 });
@@ -58,4 +58,16 @@ test('signatures are HMAC-SHA256 over the long form without the signature, as Hy
   assert.ok(!verify(signed, 'other'));
   assert.ok(!verify({ ...signed, body: { n: 2 } }, 'secret'));
   assert.ok(!verify(m, 'secret'), 'an unsigned message does not verify');
+});
+
+test('JSON nested deeper than the limit is refused where it is parsed, before anything re-serializes it', () => {
+  const deep = (n: number) => `{"to":"svc:/","frm":"x:/","bdy":{"a":${'['.repeat(n)}${']'.repeat(n)}}}`;
+  assert.equal(jsonDepth(deep(3)), 5);
+  assert.equal(jsonDepth('{"s":"[[[[{{{\\"]]"}'), 1, 'brackets inside strings do not count');
+  assert.equal(jsonDepth(Buffer.from(deep(3))), 5, 'bytes are measured as text is');
+  assert.equal(parseMessage(deep(MAX_JSON_DEPTH - 2)).to, 'svc:/');
+  assert.throws(
+    () => parseMessage(deep(5000)),
+    (e: unknown) => e instanceof HydraError && e.code === 'INVALID_JSON' && /message nests arrays and objects 5002 levels deep; the limit is 128/.test(e.message),
+  );
 });

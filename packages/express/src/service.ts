@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
-import { Hydra, type ConfigSource, type HydraOptions } from '@hydra-ts/core';
+import { Hydra, assertJsonDepth, isHydraError, type ConfigSource, type HydraOptions } from '@hydra-ts/core';
 import { sendResponse } from './responses.js';
 import { routeStrings } from './routes.js';
 
@@ -56,6 +56,7 @@ function errorHandler(hydra: Hydra) {
   return (err: Error & { status?: number; type?: string; limit?: number }, req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.too.large') return sendResponse(res, 413, { result: { reason: `request body exceeds the ${err.limit} byte limit` } });
     if (err.type === 'entity.parse.failed') return sendResponse(res, 400, { result: { reason: `request body is not valid JSON: ${err.message}` } });
+    if (isHydraError(err, 'INVALID_JSON')) return sendResponse(res, 400, { result: { reason: err.message } });
     const status = err.status && err.status >= 400 && err.status < 600 ? err.status : 500;
     if (status >= 500) hydra.logger.error({ err: err.message, method: req.method, path: req.path }, 'request handler failed');
     sendResponse(res, status, { result: { reason: status >= 500 ? 'internal error' : err.message } });
@@ -83,7 +84,9 @@ export async function createService(config: ConfigSource, options: ExpressServic
     if (closing) res.setHeader('connection', 'close');
     next();
   });
-  app.use(express.json({ limit: jsonLimit(hydra.config) }));
+  // The depth check sees the raw bytes before parsing: a body nested thousands deep parses,
+  // but answering with it (JSON.stringify) would overflow the stack.
+  app.use(express.json({ limit: jsonLimit(hydra.config), verify: (_req, _res, body) => assertJsonDepth(body, 'request body') }));
   options.middleware?.(app);
   for (const [base, router] of Object.entries(options.routes)) app.use(base, router);
   app.use((req, res) => sendResponse(res, 404, { result: { reason: `no route for ${req.method} ${req.path}` } }));

@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { createClient } from 'redis';
 import { pino } from 'pino';
 import { keys } from '@hydra-ts/core';
-import { redisUrl } from '@hydra-ts/testing';
+import { redisUrl, captureLogger } from '@hydra-ts/testing';
 import { createService, hydraOf, sendOk, type ExpressService } from '../src/index.js';
 
 const DB = 5;
@@ -77,6 +77,36 @@ test('bad input gets an envelope naming the problem, and the service keeps servi
 
     const ok = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
     assert.deepEqual((await ok.json()).result, { a: 1 });
+  } finally {
+    await svc.close();
+  }
+});
+
+test('a body nested thousands deep (under the size limit) is answered 400, not 500 and a stack overflow', async () => {
+  const { logger, lines } = captureLogger();
+  const svc = await createService(
+    { hydra: { serviceName: 'things-svc', serviceIP: '127.0.0.1', servicePort: 0, redis: { url: REDIS_URL } } },
+    { routes: { '/v1/things': things() }, logger, env: {} },
+  );
+  try {
+    const body = `{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    assert.ok(body.length < 100 * 1024);
+    const deep = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(deep.status, 400);
+    const answer = await deep.json();
+    assert.equal(answer.statusMessage, 'Bad Request');
+    assert.match(answer.result.reason, /request body nests arrays and objects 5001 levels deep; the limit is 128/);
+    assert.equal(lines.filter((l) => l.level === 50).length, 0, 'nothing logged as an error');
+
+    // A charset body-parser cannot decode: 415 with its name, not "415" / "Unknown statusCode".
+    const charset = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json; charset=klingon' }, body: '{}' });
+    assert.equal(charset.status, 415);
+    const unsupported = await charset.json();
+    assert.equal(unsupported.statusMessage, 'Unsupported Media Type');
+    assert.doesNotMatch(unsupported.statusDescription, /Unknown statusCode/);
+
+    const ok = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[[1]]}' });
+    assert.deepEqual((await ok.json()).result, { a: [[1]] });
   } finally {
     await svc.close();
   }

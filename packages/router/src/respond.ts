@@ -1,6 +1,6 @@
 /** Writing the router's own answers: the Hydra envelope as JSON, with the request id and CORS headers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { envelope, envelopeWithReason, HydraError } from '@hydra-ts/core';
+import { assertJsonDepth, envelope, envelopeWithReason, HydraError } from '@hydra-ts/core';
 
 export const REQUEST_ID = 'x-request-id';
 
@@ -46,9 +46,12 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new HydraError('INVALID_JSON', 'request body is empty; send a UMF message as JSON');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     throw new HydraError('INVALID_JSON', `request body is not JSON: ${(err as Error).message}`);
   }
+  assertJsonDepth(text, 'request body');
+  return value;
 }

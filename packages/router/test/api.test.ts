@@ -124,6 +124,9 @@ test('send, queue and message post UMF through the router; bad UMF is named', as
   const notJson = await envelopeOf(`${base}/v1/router/send`, { method: 'POST', body: '{"to": ' });
   assert.equal(notJson.status, 400);
   assert.match(notJson.body.result.reason, /request body is not JSON/);
+  const deep = await envelopeOf(`${base}/v1/router/message`, { method: 'POST', body: `{"to":"hydra-router:/","frm":"t:/","fwd":"api-svc:[post]/v1/api/envelope","bdy":${'['.repeat(5000)}${']'.repeat(5000)}}` });
+  assert.equal(deep.status, 400);
+  assert.match(deep.body.result.reason, /request body nests arrays and objects 5001 levels deep/);
   const noBody = await envelopeOf(`${base}/v1/router/send`, { method: 'POST', body: JSON.stringify({ to: 'api-svc:/', frm: 'test:/' }) });
   assert.equal(noBody.status, 400);
   assert.match(noBody.body.result.reason, /UMF field "body" is required/);

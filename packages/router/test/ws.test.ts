@@ -136,6 +136,12 @@ test('a message to a service is relayed with via set, and the reply comes back t
   const answer = await c.next((f) => f.rmid === 'm-2');
   assert.equal(answer.bdy.service, 'echo-svc');
   assert.equal(answer.frm, 'echo-svc:[get]/v1/ws/envelope');
+
+  // A path no HTTP request can carry is answered at once, naming it (not 503 after trying every instance).
+  c.send({ to: 'echo-svc:[get]/v1/ws/env elope', frm: 'client:/', mid: 'm-3', bdy: {} });
+  const refused = await c.next((f) => f.rmid === 'm-3');
+  assert.equal(refused.bdy.error, true);
+  assert.match(refused.bdy.reason, /path "\/v1\/ws\/env elope" is not a valid HTTP request path/);
   await c.close();
 });
 
@@ -201,6 +207,7 @@ test('malformed frames get an error frame naming the problem, and the connection
   const c = await Client.connect(a.base);
   const cases: Array<[unknown, RegExp]> = [
     ['{"to": "echo-svc:/", ', /message is not JSON/],
+    [`{"to":"echo-svc:/","frm":"client:/","bdy":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`, /message nests arrays and objects 5002 levels deep/],
     ['[1,2,3]', /UMF message must be a JSON object/],
     [{ to: 'echo-svc:/', frm: 'client:/' }, /UMF field "body" is required/],
     [{ to: 'echo-svc:/', bdy: {} }, /UMF field "from" is required/],
