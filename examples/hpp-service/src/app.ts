@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import { createService, sendResponse, sendOk, type ExpressService } from '@hydra-ts/express';
-import { errorMessage, isHydraError, type ConfigSource, type Logger } from '@hydra-ts/core';
+import { errorMessage, isHydraError, type ConfigSource, type Hydra, type Logger } from '@hydra-ts/core';
 import { gameSettings, type GameSettings } from './settings.js';
 import { readMessage } from './messages.js';
 import { Player } from './player.js';
@@ -17,13 +17,12 @@ export interface HppService {
   close(): Promise<void>;
 }
 
-function hppRoutes(games: () => Games | undefined): Record<string, Router> {
+/** `games` is set by `prepare`, before the service listens. */
+function hppRoutes(games: () => Games): Record<string, Router> {
   const router = Router();
   router.get('/startgame', async (_req, res) => {
-    const running = games();
-    if (!running) return sendResponse(res, 503, { result: { reason: 'hpp-service is still starting' } });
     try {
-      sendOk(res, { result: await running.start() });
+      sendOk(res, { result: await games().start() });
     } catch (err) {
       if (!isHydraError(err)) throw err;
       sendResponse(res, err.status, { result: { reason: err.message, code: err.code } });
@@ -32,17 +31,10 @@ function hppRoutes(games: () => Games | undefined): Record<string, Router> {
   return { '/v1/hpp': router };
 }
 
-export async function createHppService(config: ConfigSource, logger: Logger): Promise<HppService> {
-  let games: Games | undefined;
-  let settings: GameSettings | undefined;
-  const service = await createService(config, {
-    logger,
-    prepare: (hydra) => void (settings = gameSettings(hydra.config)),
-    routes: hppRoutes(() => games),
-  });
-  const { hydra } = service;
-  const player = new Player(hydra, settings!);
-  const started = new Games(hydra, player, settings!);
+/** The player and the games, listening before the instance registers, so no potato sent to it goes unheard. */
+function play(hydra: Hydra, settings: GameSettings): { player: Player; games: Games } {
+  const player = new Player(hydra, settings);
+  const games = new Games(hydra, player, settings);
   hydra.onMessage((message) => {
     const m = readMessage(message);
     if (m === undefined) return;
@@ -52,12 +44,23 @@ export async function createHppService(config: ConfigSource, logger: Logger): Pr
     }
     if (m.kind === 'potato') return player.receive(m.body);
     if (m.kind === 'gameover' && m.gameId) player.gameOver(m.gameId);
-    started.handle(m);
+    games.handle(m);
   });
   hydra.discovery.on('down', (instance) => {
-    if (instance.serviceName === hydra.serviceName) started.playerLeft(instance.instanceID);
+    if (instance.serviceName === hydra.serviceName) games.playerLeft(instance.instanceID);
   });
-  games = started;
+  return { player, games };
+}
+
+export async function createHppService(config: ConfigSource, logger: Logger): Promise<HppService> {
+  let game: { player: Player; games: Games } | undefined;
+  const service = await createService(config, {
+    logger,
+    prepare: (hydra) => void (game = play(hydra, gameSettings(hydra.config))),
+    routes: hppRoutes(() => game!.games),
+  });
+  const { hydra } = service;
+  const { player, games } = game!;
 
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -65,7 +68,7 @@ export async function createHppService(config: ConfigSource, logger: Logger): Pr
       try {
         await player.close();
         await hydra.withdraw();
-        await started.close();
+        await games.close();
       } catch (err) {
         hydra.logger.warn({ err: errorMessage(err) }, 'hpp-service: ending the games failed; closing anyway');
       }

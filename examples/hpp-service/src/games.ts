@@ -9,13 +9,15 @@
  * matched to a game by who holds that game's potato (see `attribute`).
  */
 import { randomUUID } from 'node:crypto';
-import { HydraError, errorMessage, type Hydra } from '@hydra-ts/core';
+import { HEARTBEAT_INTERVAL_MS, HydraError, errorMessage, type Hydra } from '@hydra-ts/core';
 import { gameDeadlineMs, type GameSettings } from './settings.js';
 import { countdownLine, gameOverMessage, isExpired, newPotato, SENDING_LINE, type EndReason, type Incoming } from './messages.js';
 import type { Player } from './player.js';
 
 /** How old a published player's line may be when it arrives (delivery, and clocks of different hosts). */
 const LINE_SLACK_MS = 1000;
+/** How long a holder whose presence lapsed has to come back before the game ends without it. */
+const HOLDER_RETURN_MS = 1.5 * HEARTBEAT_INTERVAL_MS;
 
 export interface GameResult {
   gameId: string;
@@ -58,10 +60,6 @@ export class Games {
     private readonly player: Player,
     private readonly settings: GameSettings,
   ) {}
-
-  get inFlight(): number {
-    return this.games.size;
-  }
 
   /**
    * Starts a game and resolves with its result. Refused at once (coded errors)
@@ -112,10 +110,19 @@ export class Games {
     else this.end(game, 'lost', undefined, m.loser);
   }
 
-  /** A player's presence vanished: a game whose potato it holds ends, and says so. */
+  /**
+   * A player's presence vanished: a game whose potato it holds ends, and says so,
+   * unless the player is back within a heartbeat and a half (a presence key can
+   * lapse on a busy host without the player having gone).
+   */
   playerLeft(id: string): void {
-    for (const game of [...this.games.values()]) {
-      if (game.holder === id) this.end(game, 'holder-left', `Game over, ${id} left the game holding the hot potato!`, id);
+    for (const game of this.games.values()) {
+      if (game.holder !== id) continue;
+      game.timers.push(
+        setTimeout(() => {
+          if (game.holder === id && !this.hydra.discovery.get(this.hydra.serviceName, id)) this.end(game, 'holder-left', `Game over, ${id} left the game holding the hot potato!`, id);
+        }, HOLDER_RETURN_MS),
+      );
     }
   }
 

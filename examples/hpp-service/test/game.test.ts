@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Hydra, keys } from '@hydra-ts/core';
+import { Hydra, channels, keys } from '@hydra-ts/core';
 import { freePort, freshDb, quietLogger, redisUrl, startProcess, stopAllProcesses, stopProcess, waitFor } from '@hydra-ts/testing';
 import { pushConfig, receivedLines, startGame, startPlayer, assertGameMatchesWire, target, Wire, SVC, BIN, type Player } from './helpers.js';
 
@@ -93,6 +93,31 @@ test('three players configured from Redis play a game: the answer is the game lo
   assertGameMatchesWire(answer, wire, a.id);
   const ids = new Set(players.map((p) => p.id));
   for (const p of wire.potatoes(answer.result.gameId)) assert.ok(ids.has(p.to.slice(0, 32)) && p.to.slice(0, 32) !== p.frm.slice(0, 32), 'passed to another player');
+});
+
+test('malformed game messages are skipped with the problem named; the player keeps playing', async () => {
+  const [a] = players as [Player];
+  const bad = [
+    'not json',
+    JSON.stringify({ to: `${a.id}@${SVC}:/`, frm: 'x:/', typ: 'hotpotato', bdy: { command: 'hotpotato', expiration: 'soon' } }),
+    JSON.stringify({ to: `${a.id}@${SVC}:/`, frm: 'x:/', typ: 'hotpotato', bdy: { command: 'hotpotato', expiration: 1, gameId: '../../etc' } }),
+    JSON.stringify({ to: `${a.id}@${SVC}:/`, frm: 'x:/', typ: 'hotpotato.handoff', bdy: { gameId: 'g1', holder: 'nobody' } }),
+    JSON.stringify({ to: `${SVC}:/`, frm: 'x:/', typ: 'hotpotato', bdy: { command: 'juggle' } }),
+  ];
+  for (const payload of bad) await redis.publish(channels.instance(SVC, a.id), payload);
+  await waitFor('the problems logged', () => {
+    const problems = a.lines.filter((l) => l.includes('skipped a malformed game message')).map((l) => (JSON.parse(l) as { problem: string }).problem);
+    return problems.length === 4 && problems;
+  });
+  const problems = a.lines.filter((l) => l.includes('skipped a malformed game message')).map((l) => (JSON.parse(l) as { problem: string }).problem);
+  assert.deepEqual(problems, [
+    'hot potato without a numeric bdy.expiration',
+    'hot potato message with an invalid gameId (1-64 letters, digits or dashes)',
+    'hand-off note without a valid holder instance id',
+    'hot potato message with unknown command "juggle"',
+  ]);
+  assert.ok(a.lines.some((l) => l.includes('skipped a message that is not valid UMF')), 'core names the JSON problem');
+  assertGameMatchesWire(await startGame(a.port), wire, a.id);
 });
 
 test('two games started at once on one instance keep their logs apart', async () => {

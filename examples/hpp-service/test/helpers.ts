@@ -95,7 +95,15 @@ export class Wire {
     const client = createClient({ url: redisUrl });
     await client.connect();
     const wire = new Wire(() => client.close());
-    const onMessage = (raw: string, channel: string) => wire.seen.push({ channel, ...(JSON.parse(raw) as Omit<Seen, 'channel'>) });
+    const onMessage = (raw: string, channel: string) => {
+      let message: Omit<Seen, 'channel'>;
+      try {
+        message = JSON.parse(raw) as Omit<Seen, 'channel'>;
+      } catch {
+        return; // a test's own garbage
+      }
+      if (typeof message.bdy === 'object' && message.bdy !== null) wire.seen.push({ channel, ...message });
+    };
     await client.subscribe(channels.service(SVC), onMessage);
     await client.pSubscribe(channels.instance(SVC, '*'), onMessage);
     return wire;
