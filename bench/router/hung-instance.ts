@@ -13,108 +13,16 @@
  *
  * HANG_LOOPS (16), HANG_SECONDS (12), HANG_AT_MS (3000): load shape.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { pino } from 'pino';
 import { connectRedis, closeRedis, keys, PRESENCE_TTL_S } from '@hydra-ts/core';
+import { BENCH_PATH as PATH, quiet, redisServer, startBackend, startRouter, stopProcess } from './processes.js';
 
 const LOOPS = Number(process.env.HANG_LOOPS ?? 16);
 const SECONDS = Number(process.env.HANG_SECONDS ?? 12);
 const HANG_AT_MS = Number(process.env.HANG_AT_MS ?? 3000);
 /** Hard bound on requests, whatever the machine's speed. */
 const MAX_REQUESTS = 500_000;
-const PATH = '/v1/bench/hello';
-const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'bin', 'hydra-router.js');
-const BACKEND = join(__dirname, 'backend.js');
-
-const quiet = pino({ level: 'silent' });
-const children = new Set<ChildProcess>();
-const work = mkdtempSync(join(tmpdir(), 'bench-hang-'));
-let stopped: ChildProcess | undefined;
-
-/** Whatever happens, nothing is left stopped or running. */
-function cleanup(): void {
-  if (stopped?.pid && stopped.exitCode === null) {
-    try {
-      process.kill(stopped.pid, 'SIGCONT');
-    } catch {
-      // already gone
-    }
-  }
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => process.exit(1));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Spawns a process and resolves with its first stdout JSON line satisfying `ready`. */
-function start(args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean): Promise<{ child: ChildProcess; line: Record<string, any> }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready in 60 s: ${err.slice(-500)}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-5000)));
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const j = JSON.parse(text) as Record<string, any>;
-          if (ready(j)) {
-            clearTimeout(timer);
-            child.stdout!.off('data', onData);
-            child.stdout!.resume();
-            resolve({ child, line: j });
-            return;
-          }
-        } catch {
-          // not JSON
-        }
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${err.slice(-500)}`)));
-  });
-}
-
-async function redisServer(): Promise<string> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const url = `redis://127.0.0.1:${port}/0`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await connectRedis({ url }, quiet, 'probe');
-      await closeRedis(c);
-      return url;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error('redis-server did not start');
-}
 
 interface Sample {
   sentAt: number;
@@ -127,14 +35,10 @@ const fmt = (n: number) => n.toFixed(0);
 
 async function main(): Promise<void> {
   const redisUrl = await redisServer();
-  const backendEnv = { HYDRA_LOG_LEVEL: 'warn', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ serviceName: 'hang-svc', servicePort: 0, serviceIP: '127.0.0.1' }), BENCH_ROUTE: PATH };
-  await start([BACKEND], backendEnv, (j) => j.ready === true);
-  const b = await start([BACKEND], backendEnv, (j) => j.ready === true);
-  const flags = readFileSync(ROUTER_BIN, 'utf8').split('\n', 1)[0]!.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
-  const router = await start([...flags, ROUTER_BIN], {
-    HYDRA_LOG_LEVEL: 'info', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
-  }, (j) => j.msg === 'hydra-router ready');
-  const pool = new Pool(`http://127.0.0.1:${router.line.port}`, { connections: LOOPS });
+  await startBackend(redisUrl, 'hang-svc');
+  const b = await startBackend(redisUrl, 'hang-svc');
+  const router = await startRouter(redisUrl);
+  const pool = new Pool(`http://127.0.0.1:${router.port}`, { connections: LOOPS });
   const redis = await connectRedis({ url: redisUrl }, quiet, 'bench');
   const victimId = b.line.instanceId as string;
 
@@ -167,8 +71,7 @@ async function main(): Promise<void> {
 
   await new Promise((r) => setTimeout(r, HANG_AT_MS));
   const hangAt = performance.now() - t0;
-  stopped = b.child;
-  process.kill(b.child.pid!, 'SIGSTOP');
+  stopProcess(b.child);
   let expiredAt = NaN;
   while (performance.now() < until) {
     if (!(await redis.exists(keys.presence('hang-svc', victimId)))) {

@@ -16,6 +16,13 @@ import type { RouterSettings } from './settings.js';
 
 export const ROUTER_VERSION: string = (require('../../package.json') as { version: string }).version;
 
+/** The routes the router registers for itself, as hydra-router does, so tools list them. */
+export const OWN_ROUTES = [
+  '[get]/', '[get]/metrics', '[get]/v1/router/health', '[get]/v1/router/list/:thing', '[get]/v1/router/version',
+  '[get]/v1/router/refresh', '[get]/v1/router/refresh/:service', '[get]/v1/router/log', '[get]/v1/router/stats',
+  '[get]/v1/router/events', '[post]/v1/router/message', '[post]/v1/router/send', '[post]/v1/router/queue',
+];
+
 /** How many health-log entries per instance list/services shows (hydra-router: 3). */
 const SERVICE_LOG_LENGTH = 3;
 
@@ -50,10 +57,10 @@ export class RouterApi {
     this.getRoutes = {
       version: (_q, res, ctx) => sendEnvelope(res, 200, { result: { version: ROUTER_VERSION } }, ctx),
       health: (_q, res, ctx) => this.health(res, ctx),
-      'list/routes': (_q, res, ctx) => sendEnvelope(res, 200, { result: this.d.routes.list() }, ctx),
-      'list/services': (_q, res, ctx) => this.listServices(res, ctx),
+      'list/routes': (_q, res, ctx) => sendEnvelope(res, 200, { result: this.routeList() }, ctx),
+      'list/services': async (_q, res, ctx) => sendEnvelope(res, 200, { result: await this.serviceItems() }, ctx),
       'list/nodes': (_q, res, ctx) => this.listNodes(res, ctx),
-      stats: (_q, res, ctx) => this.stats(res, ctx),
+      stats: (_q, res, ctx) => sendEnvelope(res, 200, { result: this.statsResult() }, ctx),
       refresh: (_q, res, ctx, param) => this.refresh(res, ctx, param),
       log: (_q, res, ctx) => sendEnvelope(res, 200, { result: { logs: this.d.issues.list() } }, ctx),
     };
@@ -94,9 +101,57 @@ export class RouterApi {
     }
   }
 
+  /**
+   * A read of the API from a WebSocket (`hydra-router:[get]/v1/router/<name>`): what the HTTP
+   * answer carries in `result`, which hydra-router sends as the reply's `bdy` (a list for the
+   * list/* calls). Unknown names get hydra-router's `{error}`, with the names that work.
+   */
+  async readForSocket(apiRoute: string): Promise<unknown> {
+    const name = apiRoute.replace(/^\/v1\/router\//, '').replace(/[?#].*$/, '').replace(/\/+$/, '');
+    switch (name) {
+      case 'version':
+        return { version: ROUTER_VERSION };
+      case 'health':
+        return this.healthDoc();
+      case 'list/routes':
+        return this.routeList();
+      case 'list/services':
+        return this.serviceItems();
+      case 'list/nodes':
+        return readNodes(this.d.hydra.redis);
+      case 'stats':
+        return this.statsResult();
+      case 'log':
+        return { logs: this.d.issues.list() };
+      case 'refresh':
+        await this.d.broadcastRefresh();
+        return {};
+      default:
+        return { error: `Route ${apiRoute} is not routable. Over WebSocket the router answers /v1/router/ version, health, list/routes, list/services, list/nodes, stats, log, refresh` };
+    }
+  }
+
+  /**
+   * hydra-router's shape: per service, its route patterns without the `[method]` prefix
+   * (as its table held them), the router's own included.
+   */
+  private routeList(): Array<{ serviceName: string; routes: string[] }> {
+    const all = [...this.d.routes.list(), { serviceName: this.d.hydra.serviceName, routes: OWN_ROUTES }];
+    return all
+      .sort((a, b) => a.serviceName.localeCompare(b.serviceName))
+      .map(({ serviceName, routes }) => ({ serviceName, routes: routes.map((r) => r.replace(/^\[[a-z]+\]/i, '')) }));
+  }
+
   private health(res: ServerResponse, ctx: AnswerContext): void {
+    const doc = this.healthDoc();
+    const phase = this.d.phase();
+    if (phase === 'serving') sendEnvelope(res, 200, { result: doc }, ctx);
+    else sendReason(res, 503, NOT_SERVING[phase], ctx);
+  }
+
+  private healthDoc(): Record<string, unknown> {
     const h = this.d.hydra;
-    const doc = {
+    return {
       ...healthDocument({
         serviceName: h.serviceName,
         serviceDescription: h.config.hydra.serviceDescription,
@@ -108,13 +163,10 @@ export class RouterApi {
       }),
       redis: h.redis.isReady ? 'connected' : 'disconnected',
     };
-    const phase = this.d.phase();
-    if (phase === 'serving') sendEnvelope(res, 200, { result: doc }, ctx);
-    else sendReason(res, 503, NOT_SERVING[phase], ctx);
   }
 
   /** hydra-router's shape: one object per live instance, its nodes entry merged with its health and recent log. */
-  private async listServices(res: ServerResponse, ctx: AnswerContext): Promise<void> {
+  private async serviceItems(): Promise<Record<string, unknown>[]> {
     const h = this.d.hydra;
     const items: Record<string, unknown>[] = [];
     for (const svc of h.discovery.liveServices()) {
@@ -125,7 +177,7 @@ export class RouterApi {
         items.push({ ...instance, ...healthDoc, log });
       }
     }
-    sendEnvelope(res, 200, { result: items }, ctx);
+    return items;
   }
 
   private async listNodes(res: ServerResponse, ctx: AnswerContext): Promise<void> {
@@ -133,16 +185,14 @@ export class RouterApi {
     sendEnvelope(res, 200, { instanceID: this.d.hydra.instanceId, hostname: hostname(), version: ROUTER_VERSION, result: nodes }, ctx);
   }
 
-  private stats(res: ServerResponse, ctx: AnswerContext): void {
+  private statsResult(): Record<string, unknown> {
     const { httpStats, wsStats, errorStats } = this.d;
-    sendEnvelope(res, 200, {
-      result: {
-        httpStats: httpStats.raw(),
-        wsStats: wsStats.raw(),
-        errorStats: errorStats.raw(),
-        totals: { http: httpStats.totals(), ws: wsStats.totals(), errors: errorStats.totals() },
-      },
-    }, ctx);
+    return {
+      httpStats: httpStats.raw(),
+      wsStats: wsStats.raw(),
+      errorStats: errorStats.raw(),
+      totals: { http: httpStats.totals(), ws: wsStats.totals(), errors: errorStats.totals() },
+    };
   }
 
   private async refresh(res: ServerResponse, ctx: AnswerContext, service: string): Promise<void> {

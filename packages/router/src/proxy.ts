@@ -22,6 +22,7 @@ import { errorMessage, IDEMPOTENT_METHODS, neverSent } from '@hydra-ts/core';
 import type { InFlight, Upstream, Upstreams } from './upstreams.js';
 import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
+import { JsonWrap, mayWrap } from './json-wrap.js';
 
 /**
  * Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1).
@@ -161,6 +162,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
   private responded = false;
   /** Set when the attempt's instance was lost before undici handed us its controller. */
   private lostError?: InstanceLost;
+  /** With wrapResponses: the answer held until it is known whether it gets wrapped. */
+  private wrap?: { body: JsonWrap; statusCode: number; statusMessage?: string; headers: IncomingHttpHeaders };
 
   constructor(
     readonly r: ProxyRequest,
@@ -264,15 +267,36 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
     this.responded = true;
     if (statusCode >= 500) this.upstreams.failed(this.upstream!, `answered ${statusCode}`);
     else this.upstream!.succeeded();
+    this.controller = controller;
+    if (this.settings.wrapResponses && mayWrap(this.method, statusCode, headers)) {
+      this.wrap = { body: new JsonWrap(), statusCode, statusMessage, headers };
+      return;
+    }
+    this.writeHead(statusCode, statusMessage, responseHeaders(headers, this.r.ctx));
+  }
+
+  private writeHead(statusCode: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
     const res = this.r.res;
-    res.writeHead(statusCode, statusMessage || undefined, responseHeaders(headers, this.r.ctx));
+    res.writeHead(statusCode, statusMessage || undefined, headers);
     // A small response arrives whole in one parse: corked, head, body and end leave in one write.
     res.cork();
     process.nextTick(uncork, res);
-    this.controller = controller;
+  }
+
+  /** The held answer needs no wrapping after all: it goes out as it came, and streams on. */
+  private unwrap(): void {
+    const { body, statusCode, statusMessage, headers } = this.wrap!;
+    this.wrap = undefined;
+    this.writeHead(statusCode, statusMessage, responseHeaders(headers, this.r.ctx));
+    for (const chunk of body.chunks) this.r.res.write(chunk);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.wrap) {
+      if (this.wrap.body.add(chunk)) return;
+      this.unwrap();
+      return;
+    }
     if (!this.r.res.write(chunk)) {
       controller.pause();
       this.r.res.once('drain', () => controller.resume());
@@ -281,6 +305,18 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
 
   onResponseEnd(): void {
     const upstream = this.settle();
+    const wrapped = this.wrap?.body.wrapped(this.wrap.statusCode);
+    if (wrapped !== undefined) {
+      const { statusCode, statusMessage, headers } = this.wrap!;
+      this.wrap = undefined;
+      const out = responseHeaders(headers, this.r.ctx);
+      out['content-length'] = Buffer.byteLength(wrapped);
+      this.writeHead(statusCode, statusMessage, out);
+      this.r.res.end(wrapped);
+      this.finish(statusCode, upstream?.instanceId);
+      return;
+    }
+    if (this.wrap) this.unwrap();
     this.r.res.end();
     this.finish(this.r.res.statusCode, upstream?.instanceId);
   }

@@ -18,7 +18,7 @@ import { STRATEGIES } from './balancer.js';
 import { Upstreams } from './upstreams.js';
 import { RouteLoader } from './route-loader.js';
 import { ProxyCall, type ProxyObserver, type FailureKind } from './proxy.js';
-import { RouterApi, ROUTER_VERSION, type RouterPhase } from './api.js';
+import { RouterApi, ROUTER_VERSION, OWN_ROUTES, type RouterPhase } from './api.js';
 import { RouterMetrics } from './metrics.js';
 import { PerSecondStats } from './stats.js';
 import { IssueLog } from './issue-log.js';
@@ -28,13 +28,6 @@ import { Dashboard } from './dashboard.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
 export const ROUTER_SERVICE = 'hydra-router';
-
-/** The routes the router registers for itself, as hydra-router does, so tools list them. */
-const OWN_ROUTES = [
-  '[get]/', '[get]/metrics', '[get]/v1/router/health', '[get]/v1/router/list/:thing', '[get]/v1/router/version',
-  '[get]/v1/router/refresh', '[get]/v1/router/refresh/:service', '[get]/v1/router/log', '[get]/v1/router/stats',
-  '[get]/v1/router/events', '[post]/v1/router/message', '[post]/v1/router/send', '[post]/v1/router/queue',
-];
 
 /** A client's request id is reused when it is a sane token; anything else is replaced. */
 const CLIENT_REQUEST_ID = /^[\w.:@-]{1,128}$/;
@@ -105,6 +98,7 @@ export class Router implements ProxyObserver {
       errorStats: this.errorStats,
       metrics: this.metrics,
       logger: this.logger,
+      routerApi: (apiRoute) => this.api.readForSocket(apiRoute),
     });
     this.dashboard = new Dashboard({
       hydra,

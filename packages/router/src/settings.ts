@@ -31,6 +31,8 @@ export interface RouterSettings {
   outlierEjectionMs: number;
   /** Router processes sharing the port (node:cluster); 1 = this process serves. */
   workers: number;
+  /** Wrap services' JSON answers that are not envelopes into one, as hydra-router did (json-wrap.ts). */
+  wrapResponses: boolean;
   /** Log one line per proxied request (with its request id). */
   accessLog: boolean;
   /** Refuse WebSocket frames that are not signed with signatureSharedSecret. */
@@ -53,6 +55,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   outlierFailures: 5,
   outlierEjectionMs: 10_000,
   workers: 1,
+  wrapResponses: false,
   accessLog: true,
   forceMessageSignature: false,
   signatureSharedSecret: '',
@@ -136,6 +139,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     outlierFailures: num(doc, 'outlierFailures', DEFAULT_SETTINGS.outlierFailures),
     outlierEjectionMs: Math.round(num(doc, 'outlierEjection', DEFAULT_SETTINGS.outlierEjectionMs / 1000) * 1000),
     workers: num(doc, 'workers', DEFAULT_SETTINGS.workers),
+    wrapResponses: bool(doc, 'wrapResponses', DEFAULT_SETTINGS.wrapResponses),
     accessLog: bool(doc, 'accessLog', true),
     forceMessageSignature: bool(doc, 'forceMessageSignature', false),
     signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),

@@ -37,6 +37,8 @@ export interface WsGatewayDeps {
   errorStats: PerSecondStats;
   metrics: RouterMetrics;
   logger: Logger;
+  /** The router API read from a socket: `hydra-router:[get]/v1/router/<name>` (api.ts readForSocket). */
+  routerApi: (apiRoute: string) => Promise<unknown>;
 }
 
 export class WsGateway {
@@ -94,6 +96,17 @@ export class WsGateway {
     return true;
   }
 
+  /**
+   * A reply whose `bdy` is anything JSON (a list, a text), as hydra-router sends them;
+   * createMessage checks bodies are objects, so the body goes into the short form after it.
+   */
+  private sendAny(ws: WebSocket, input: Omit<Parameters<typeof createMessage>[0], 'body'>, body: unknown): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify({ ...toShort(createMessage({ ...input, body: {} })), bdy: body }));
+    this.d.metrics.ws('out');
+    return true;
+  }
+
   private sendError(ws: WebSocket, problem: string, original?: UMFMessage): void {
     this.sendTo(ws, { to: original?.from ?? 'client:/', from: this.self, type: 'error', rmid: original?.mid, body: { error: problem } });
   }
@@ -131,6 +144,12 @@ export class WsGateway {
   }
 
   private async toRouter(ws: WebSocket, m: UMFMessage): Promise<void> {
+    const route = parseRoute(m.to);
+    if (route.httpMethod) {
+      // hydra-router answers its API over the socket too (whatever the method), the result as `bdy`.
+      this.sendAny(ws, { to: m.from, from: this.self, rmid: m.mid }, await this.d.routerApi(route.apiRoute));
+      return;
+    }
     switch (m.type) {
       case 'ping':
         this.sendTo(ws, { to: m.from, from: this.self, rmid: m.mid, type: 'pong', body: { typ: 'pong' } });
@@ -146,8 +165,35 @@ export class WsGateway {
         return;
       }
       default:
-        this.sendError(ws, `Unrecognized Hydra Router request: typ "${m.type ?? ''}" (the router answers ping and reconnect)`, m);
+        if (m.forward) await this.fromClient(m, route.apiRoute);
+        else this.sendError(ws, `Unrecognized Hydra Router request: typ "${m.type ?? ''}" (the router answers ping and reconnect, [get]/v1/router/* calls, and messages with fwd: another client's "<id>@client:/", or with to "hydra-router:/queue" a service's queue)`, m);
     }
+  }
+
+  /**
+   * hydra-router's client-side messaging, `to: "hydra-router:/"` with `fwd`:
+   * - to `hydra-router:/queue`: the message goes to the queue of the service `fwd` names;
+   * - otherwise `fwd` is another client (`<id>@client:/`): it gets the message with `to` = `fwd`
+   *   and `via` = this router, on this router's socket or, wherever it is (or once it is back),
+   *   through its queue like any reply.
+   */
+  private async fromClient(m: UMFMessage, apiRoute: string): Promise<void> {
+    const forward = m.forward!;
+    if (apiRoute === '/queue') {
+      const { forward: _forward, ...rest } = m;
+      await this.d.hydra.queueMessage({ ...rest, to: forward });
+      return;
+    }
+    const clientId = parseRoute(forward).instance;
+    if (!isInstanceId(clientId)) throw new Error(`fwd "${forward}" names no client: use "<id>@client:/" with the id from that client's connection message`);
+    const short = toShort({ ...m, to: forward, via: this.self });
+    const ws = this.clients.get(clientId);
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify(short));
+      this.d.metrics.ws('out');
+      return;
+    }
+    await this.keep(clientId, short);
   }
 
   /** `svc:[get]/path` from a socket: an HTTP call whose answer comes back as a reply. */
@@ -155,8 +201,11 @@ export class WsGateway {
     const answer = await this.d.hydra.makeAPIRequest(m, { timeoutMs: this.d.settings.requestTimeoutMs });
     if (answer.statusCode >= 400) this.d.errorStats.log(parseRoute(m.to).serviceName);
     const result = answer.result;
-    const body = typeof result === 'object' && result !== null && !Array.isArray(result) ? (result as Record<string, unknown>) : { result };
-    this.sendTo(ws, { to: m.from, from: m.to, rmid: m.mid, body: answer.statusCode >= 400 ? { error: true, ...body } : body });
+    const isObject = typeof result === 'object' && result !== null && !Array.isArray(result);
+    // As hydra-router: `bdy` is the answer's `result`, or the text itself when it was not JSON.
+    let body: unknown = result;
+    if (answer.statusCode >= 400) body = isObject ? { error: true, ...result } : { error: true, result };
+    this.sendAny(ws, { to: m.from, from: m.to, rmid: m.mid }, body);
   }
 
   private async relay(clientId: string, m: UMFMessage): Promise<void> {

@@ -315,3 +315,31 @@ test('routing goes on while Redis is away, and the router registers again when i
   await waitFor('calm-svc routed again', async () => (await http(`${own.base}/v1/calm/who`)).status === 200, 15_000);
   assert.equal((await http(`${own.base}/v1/router/health`)).json().result.redis, 'connected');
 });
+
+test('with wrapResponses, a JSON answer that is not an envelope is wrapped into one, as hydra-router does; envelopes and text pass as they are', async () => {
+  const config = join(dir, 'wrap.json');
+  writeFileSync(config, JSON.stringify({ wrapResponses: true }));
+  const wrapping = await procs.router(DB, { config });
+  const svc = await procs.backend(DB, 'wrap-svc', ['[get]/v1/wrap/plain', '[get]/v1/wrap/envelope', '[get]/v1/wrap/text']);
+  const plain = await waitFor('wrap-svc routed', async () => {
+    const r = await http(`${wrapping.base}/v1/wrap/plain`);
+    return r.status === 200 ? r : undefined;
+  });
+  const body = plain.json();
+  assert.deepEqual(Object.keys(body).slice(0, 4), ['statusCode', 'statusMessage', 'statusDescription', 'result']);
+  assert.equal(body.statusCode, 200);
+  assert.equal(body.statusMessage, 'OK');
+  assert.deepEqual(body.result, {});
+  assert.equal(body.instance, svc.instanceId, "the answer's own fields laid over the envelope");
+  assert.equal(Number(plain.headers['content-length']), Buffer.byteLength(plain.text));
+
+  const direct = async (path: string) => (await http(`http://127.0.0.1:${svc.port}${path}`)).text;
+  const envelope = await http(`${wrapping.base}/v1/wrap/envelope`);
+  assert.equal(envelope.text, await direct('/v1/wrap/envelope'), 'an envelope streams untouched');
+  const text = await http(`${wrapping.base}/v1/wrap/text`);
+  assert.equal(text.text, await direct('/v1/wrap/text'));
+  assert.equal(text.headers['content-type'], 'text/plain; charset=utf-8');
+  // Off by default: the answer passes as the service sent it.
+  await waitFor('wrap-svc routed by the default router', async () => (await http(`${base}/v1/wrap/plain`)).status === 200);
+  assert.equal((await http(`${base}/v1/wrap/plain`)).json().statusCode, undefined);
+});

@@ -243,3 +243,71 @@ test('with forceMessageSignature, only frames signed with the shared secret are 
   assert.equal(pong.rmid, good.mid);
   await c.close();
 });
+
+test('the router API answers over the socket as hydra-router does: the result as bdy', async () => {
+  const c = await Client.connect(a.base);
+  await relayReady(c, 'echo-svc');
+  const ask = async (to: string, mid: string) => {
+    c.send({ to, frm: `${c.id}@client:/`, mid, bdy: {} });
+    return (await c.next((f) => f.rmid === mid)).bdy;
+  };
+  const services = await ask('hydra-router:[get]/v1/router/list/services', 'api-1') as Array<Record<string, unknown>>;
+  assert.ok(Array.isArray(services), JSON.stringify(services));
+  assert.ok(services.some((s) => s.serviceName === 'echo-svc' && typeof s.instanceID === 'string'));
+  const routes = await ask('hydra-router:[get]/v1/router/list/routes', 'api-2') as Array<{ serviceName: string; routes: string[] }>;
+  assert.ok(routes.find((r) => r.serviceName === 'hydra-router')!.routes.includes('/v1/router/list/:thing'));
+  const nodes = await ask('hydra-router:[get]/v1/router/list/nodes', 'api-3') as Array<{ instanceID: string }>;
+  assert.ok(nodes.some((n) => n.instanceID === a.instanceId));
+  assert.match((await ask('hydra-router:[get]/v1/router/version', 'api-4') as { version: string }).version, /^\d+\.\d+\.\d+$/);
+  assert.equal((await ask('hydra-router:[get]/v1/router/health', 'api-5') as { instanceID: string }).instanceID, a.instanceId);
+  assert.match((await ask('hydra-router:[get]/v1/router/nope', 'api-6') as { error: string }).error, /^Route \/v1\/router\/nope is not routable/);
+  await c.close();
+});
+
+test('a [get] call whose answer is not JSON brings the text itself as bdy', async () => {
+  const c = await Client.connect(a.base);
+  await relayReady(c, 'echo-svc');
+  c.send({ to: 'echo-svc:[get]/v1/ws/text', frm: 'client:/', mid: 'txt-1', bdy: {} });
+  const answer = await c.next((f) => f.rmid === 'txt-1');
+  assert.match(answer.bdy, /^plain words from [0-9a-f]{32}$/);
+  await c.close();
+});
+
+test('clients message each other through the router with fwd, on one router and across routers', async () => {
+  const sender = await Client.connect(a.base);
+  const near = await Client.connect(a.base);
+  const far = await Client.connect(b.base);
+  sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: `${near.id}@client:/`, mid: 'c2c-1', bdy: { hello: 'near' } });
+  const got = await near.next((f) => f.mid === 'c2c-1');
+  assert.deepEqual(got.bdy, { hello: 'near' });
+  assert.equal(got.to, `${near.id}@client:/`);
+  assert.equal(got.frm, `${sender.id}@client:/`);
+  assert.equal(got.via, `${a.instanceId}@hydra-router:/`);
+  sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: `${far.id}@client:/`, mid: 'c2c-2', bdy: { hello: 'far' } });
+  assert.deepEqual((await far.next((f) => f.mid === 'c2c-2')).bdy, { hello: 'far' });
+  // An absent client gets it when it comes back, as a reply would.
+  const awayId = far.id;
+  await far.close();
+  sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: `${awayId}@client:/`, mid: 'c2c-3', bdy: { hello: 'later' } });
+  await waitFor('the message to be kept', async () => (await withRedis(DB, (r) => r.lLen(`hydra-router:message:queue:${awayId}`))) === 1);
+  const back = await Client.connect(b.base, awayId);
+  assert.deepEqual((await back.next((f) => f.mid === 'c2c-3')).bdy, { hello: 'later' });
+  sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: 'bob@client:/', bdy: {} });
+  assert.match((await sender.next((f) => f.typ === 'error')).bdy.error, /fwd "bob@client:\/" names no client/);
+  await Promise.all([sender.close(), near.close(), back.close()]);
+});
+
+test('a message to hydra-router:/queue is queued for the service fwd names', async () => {
+  const c = await Client.connect(a.base);
+  c.send({ to: 'hydra-router:/queue', frm: `${c.id}@client:/`, fwd: 'queue-svc:/jobs', mid: 'q-1', bdy: { job: 7 } });
+  const queued = await waitFor('the message in queue-svc\'s queue', async () => {
+    const items = await withRedis(DB, (r) => r.lRange('hydra:service:queue-svc:mqrecieved', 0, -1));
+    return items.length ? items : undefined;
+  });
+  const m = JSON.parse(queued[0]!) as Record<string, unknown>;
+  assert.equal(m.to, 'queue-svc:/jobs');
+  assert.equal(m.mid, 'q-1');
+  assert.deepEqual(m.bdy, { job: 7 });
+  assert.equal(m.fwd, undefined);
+  await c.close();
+});

@@ -1,0 +1,127 @@
+/**
+ * What the router's fault and cost benchmarks share: child processes that are
+ * always killed at exit (a stopped one is continued first), a redis-server of the
+ * run's own (loopback, free port, nothing on disk), the bench backend and the
+ * router bin as it runs.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { connectRedis, closeRedis } from '@hydra-ts/core';
+
+export const BENCH_PATH = '/v1/bench/hello';
+const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'bin', 'hydra-router.js');
+const BACKEND = join(__dirname, 'backend.js');
+
+export const quiet = pino({ level: 'silent' });
+const children = new Set<ChildProcess>();
+const stopped = new Set<ChildProcess>();
+export const work = mkdtempSync(join(tmpdir(), 'bench-router-'));
+
+/** Whatever happens, nothing is left stopped or running. */
+function cleanup(): void {
+  for (const c of stopped) {
+    if (c.pid && c.exitCode === null) {
+      try {
+        process.kill(c.pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => process.exit(1));
+
+/** SIGSTOP, remembering to SIGCONT it at exit. */
+export function stopProcess(child: ChildProcess): void {
+  stopped.add(child);
+  process.kill(child.pid!, 'SIGSTOP');
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Spawns node with `args` and resolves with its first stdout JSON line satisfying `ready`. */
+export function start(args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean): Promise<{ child: ChildProcess; line: Record<string, any> }> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready in 60 s: ${err.slice(-500)}`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-5000)));
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const j = JSON.parse(text) as Record<string, any>;
+          if (ready(j)) {
+            clearTimeout(timer);
+            child.stdout!.off('data', onData);
+            child.stdout!.resume();
+            resolve({ child, line: j });
+            return;
+          }
+        } catch {
+          // not JSON
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${err.slice(-500)}`)));
+  });
+}
+
+/** A redis-server of this run's own; resolves with its URL (database 0). */
+export async function redisServer(): Promise<string> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const url = `redis://127.0.0.1:${port}/0`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const c = await connectRedis({ url }, quiet, 'probe');
+      await closeRedis(c);
+      return url;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('redis-server did not start');
+}
+
+/** One instance of the bench backend (bench/router/backend.ts) registered as `service`. */
+export function startBackend(redisUrl: string, service: string): Promise<{ child: ChildProcess; line: Record<string, any> }> {
+  return start([BACKEND], {
+    HYDRA_LOG_LEVEL: 'warn', HYDRA_REDIS_URL: redisUrl, BENCH_ROUTE: BENCH_PATH,
+    HYDRA_SERVICE: JSON.stringify({ serviceName: service, servicePort: 0, serviceIP: '127.0.0.1' }),
+  }, (j) => j.ready === true);
+}
+
+/** The router bin, with its shebang's node flags, with `configFile` (or none); resolves once it serves. */
+export async function startRouter(redisUrl: string, configFile?: string): Promise<{ child: ChildProcess; port: number }> {
+  const flags = readFileSync(ROUTER_BIN, 'utf8').split('\n', 1)[0]!.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
+  const r = await start([...flags, ROUTER_BIN, ...(configFile ? [configFile] : [])], {
+    HYDRA_LOG_LEVEL: 'info', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
+  }, (j) => j.msg === 'hydra-router ready');
+  return { child: r.child, port: r.line.port as number };
+}
