@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     console.log(`  ${name.padEnd(34)} ${String(xs.length).padStart(7)} GETs  p50 ${fmt(pct(xs, 50)).padStart(5)} ms  p99 ${fmt(pct(xs, 99)).padStart(5)} ms  max ${fmt(Math.max(0, ...xs)).padStart(5)} ms`);
   console.log(`hung instance under load: ${LOOPS} GET loops for ${SECONDS} s through hydra-router (requestTimeout 30 s), 2 instances, SIGSTOP of one at ${fmt(hangAt)} ms`);
   console.log(`  presence TTL ${PRESENCE_TTL_S} s; the stopped instance's presence was gone ${fmt(expiry)} ms after the SIGSTOP`);
-  line('before the SIGSTOP', phase(0, hangAt));
+  line('sent before the SIGSTOP', phase(0, hangAt));
   line('sent while it hung, before expiry', phase(hangAt, expiredAt));
   line('sent after its presence expired', phase(expiredAt, Infinity));
   line('all', waits);
