@@ -29,6 +29,21 @@ import { JsonWrap, mayWrap } from './json-wrap.js';
  * `expect: 100-continue` was already answered by this router's server, and undici refuses it.
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
+/**
+ * Further hop-by-hop names a message lists in its own Connection header (RFC 9110 7.6.1),
+ * e.g. `Connection: close, X-Drop-Me`; undefined for the usual `keep-alive` / `close`, so
+ * the common request allocates nothing.
+ */
+export function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
+  let names: Set<string> | undefined;
+  for (const token of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') (names ??= new Set()).add(name);
+  }
+  return names;
+}
+
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
@@ -103,9 +118,10 @@ export function hasBody(req: IncomingMessage): boolean {
 export function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const h = req.headers;
+  const named = connectionNamed(h.connection);
   for (const name in h) {
     const value = h[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && !named?.has(name)) out[name] = value;
   }
   const remote = req.socket.remoteAddress ?? '';
   const prior = h['x-forwarded-for'];
@@ -119,7 +135,8 @@ export function forwardHeaders(req: IncomingMessage, requestId: string): Record<
 
 function responseHeaders(headers: IncomingHttpHeaders, ctx: AnswerContext): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ...ctx.cors };
-  for (const name in headers) if (!HOP_BY_HOP.has(name)) out[name] = headers[name];
+  const named = connectionNamed(headers.connection);
+  for (const name in headers) if (!HOP_BY_HOP.has(name) && !named?.has(name)) out[name] = headers[name];
   out[REQUEST_ID] = ctx.requestId;
   return out;
 }

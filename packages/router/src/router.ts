@@ -192,6 +192,11 @@ export class Router implements ProxyObserver {
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
 
+    if (duplicateHost(req.rawHeaders)) {
+      sendReason(res, 400, 'the request has more than one Host header; send exactly one (RFC 9112 3.2)', ctx, { connection: 'close' });
+      this.account('none', method, 400, started, requestId, url);
+      return;
+    }
     if (method === 'OPTIONS' && req.headers['access-control-request-method'] && Object.keys(this.settings.cors).length) {
       res.writeHead(204, { ...this.settings.cors, [REQUEST_ID]: requestId, 'content-length': 0 });
       res.end();
@@ -331,6 +336,19 @@ export class Router implements ProxyObserver {
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
+}
+
+/** Node keeps the first of several Host headers; a request naming two hosts is ambiguous and refused. */
+export function duplicateHost(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 function decodeSegment(s: string): string {

@@ -1,0 +1,68 @@
+/**
+ * What an outsider can do to the router, and what it refuses: hop-by-hop headers,
+ * duplicate Host, the router token on WebSocket upgrades, direct addressing limited to
+ * registered routes, client identities that cannot be taken over, bounded memory
+ * under client-chosen names and large frames, and upstreams that point back at the
+ * router or at Redis. Real processes on Redis database 13.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
+
+const DB = 13;
+const procs = new Processes();
+const dir = mkdtempSync(join(tmpdir(), 'router-security-'));
+let open = { base: '', port: 0, instanceId: '' };
+
+function config(name: string, doc: Record<string, unknown>): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(doc));
+  return path;
+}
+
+before(async () => {
+  await flushDb(DB);
+  open = await procs.router(DB, { config: config('open', {}) });
+  await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
+  await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
+});
+
+after(async () => {
+  await procs.killAll();
+  await agent.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Sends raw bytes and resolves with everything the router answered before closing (or 5 s). */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let got = '';
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('data', (d) => (got += d.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(got));
+  });
+}
+
+test('headers named in Connection are hop-by-hop and dropped both ways; a second Host header is refused with 400', async () => {
+  // Raw bytes: HTTP clients (undici, fetch) will not send a Connection header naming other headers.
+  const answer = await rawRequest(open.port, 'GET /v1/sec/hop HTTP/1.1\r\nHost: api.example.test\r\nConnection: close, X-Drop-Me\r\nX-Drop-Me: secret\r\nX-Stay: here\r\n\r\n');
+  const [head, body] = answer.split('\r\n\r\n') as [string, string];
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  const seen = JSON.parse(body).headers as Record<string, string>;
+  assert.equal(seen['x-drop-me'], undefined, 'the request header named in Connection did not reach the service');
+  assert.equal(seen['x-stay'], 'here');
+  assert.doesNotMatch(head, /x-hop-secret/i, 'the response header the service named in Connection did not reach the client');
+  assert.match(head, /\r\nx-kept: yes/i);
+
+  const twice = await rawRequest(open.port, 'GET /v1/sec/thing HTTP/1.1\r\nHost: a.example.test\r\nHost: b.example.test\r\nConnection: close\r\n\r\n');
+  assert.match(twice, /^HTTP\/1\.1 400 /);
+  assert.match(twice, /more than one Host header/);
+  const once = await rawRequest(open.port, 'GET /v1/sec/thing HTTP/1.1\r\nHost: a.example.test\r\nConnection: close\r\n\r\n');
+  assert.match(once, /^HTTP\/1\.1 200 /);
+});
