@@ -23,26 +23,7 @@ import type { InFlight, Upstream, Upstreams } from './upstreams.js';
 import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
 import { JsonWrap, mayWrap } from './json-wrap.js';
-
-/**
- * Connection-level headers: they describe one hop and are never forwarded (RFC 9110 7.6.1).
- * `expect: 100-continue` was already answered by this router's server, and undici refuses it.
- */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate', 'host', 'expect']);
-/**
- * Further hop-by-hop names a message lists in its own Connection header (RFC 9110 7.6.1),
- * e.g. `Connection: close, X-Drop-Me`; undefined for the usual `keep-alive` / `close`, so
- * the common request allocates nothing.
- */
-export function connectionNamed(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
-  let names: Set<string> | undefined;
-  for (const token of (Array.isArray(value) ? value.join(',') : value).split(',')) {
-    const name = token.trim().toLowerCase();
-    if (name && name !== 'close' && name !== 'keep-alive') (names ??= new Set()).add(name);
-  }
-  return names;
-}
+import { HOP_BY_HOP, connectionNamed } from './headers.js';
 
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);

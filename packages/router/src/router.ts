@@ -7,7 +7,7 @@
  * the request path touches Redis.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { randomUUID, createHash, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   Hydra, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
@@ -24,6 +24,8 @@ import { PerSecondStats } from './stats.js';
 import { IssueLog } from './issue-log.js';
 import { ClientQueue } from './client-queue.js';
 import { WsGateway } from './ws-gateway.js';
+import { RouterToken } from './router-token.js';
+import { duplicateHost } from './headers.js';
 import { Dashboard } from './dashboard.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
@@ -59,7 +61,7 @@ export class Router implements ProxyObserver {
   private readonly wsStats = new PerSecondStats();
   private readonly errorStats = new PerSecondStats();
   private readonly issues = new IssueLog();
-  private readonly tokenDigest?: Buffer;
+  private readonly token: RouterToken;
   private readonly logger: Logger;
   /** Health answers 503 unless 'serving': load balancers send traffic only to a router that can route it. */
   private phase: RouterPhase = 'starting';
@@ -70,7 +72,7 @@ export class Router implements ProxyObserver {
   private constructor(readonly hydra: Hydra) {
     this.logger = hydra.logger;
     this.settings = readSettings(hydra.config as Record<string, unknown>);
-    if (this.settings.routerToken) this.tokenDigest = digest(this.settings.routerToken);
+    this.token = new RouterToken(this.settings.routerToken);
     const strategy = STRATEGIES[this.settings.balancing]!();
     this.upstreams = new Upstreams(hydra.discovery, strategy, {
       connections: this.settings.upstreamConnections,
@@ -93,6 +95,7 @@ export class Router implements ProxyObserver {
     this.ws = new WsGateway({
       hydra,
       settings: this.settings,
+      token: this.token,
       queue: new ClientQueue(hydra.redis, this.settings.wsQueueMax, this.settings.wsQueueTtlS, this.logger),
       wsStats: this.wsStats,
       errorStats: this.errorStats,
@@ -204,7 +207,7 @@ export class Router implements ProxyObserver {
       return;
     }
     if (path === '/' || path === '/metrics' || path.startsWith('/v1/router/')) {
-      void this.ownRequest(req, res, path, url, ctx).finally(() => this.account('router', method, res.statusCode, started, requestId, url));
+      void this.ownRequest(req, res, path, ctx).finally(() => this.account('router', method, res.statusCode, started, requestId, url));
       return;
     }
 
@@ -264,12 +267,12 @@ export class Router implements ProxyObserver {
     this.account('none', method, 404, started, ctx.requestId, path);
   }
 
-  private async ownRequest(req: IncomingMessage, res: ServerResponse, path: string, url: string, ctx: AnswerContext): Promise<void> {
+  private async ownRequest(req: IncomingMessage, res: ServerResponse, path: string, ctx: AnswerContext): Promise<void> {
     if (this.settings.disableRouterEndpoint && path !== '/v1/router/health') {
       sendReason(res, 404, 'the router API is disabled on this router (config field disableRouterEndpoint)', ctx);
       return;
     }
-    if (!this.authorized(req, url) && path !== '/v1/router/health') {
+    if (path !== '/v1/router/health' && !this.token.admits(req)) {
       sendReason(res, 401, 'this router API needs the router token: add ?token=<routerToken> or an "Authorization: Bearer <routerToken>" header', ctx, { 'www-authenticate': 'Bearer' });
       return;
     }
@@ -291,18 +294,6 @@ export class Router implements ProxyObserver {
       this.logger.error({ reqId: ctx.requestId, err: errorMessage(err) }, 'router API call failed');
       if (!res.headersSent) sendJson(res, 500, { statusCode: 500, statusMessage: 'Server Error', result: { reason: errorMessage(err) } }, ctx);
     }
-  }
-
-  /** Health checks stay open so load balancers need no secret. Constant-time compare of digests. */
-  private authorized(req: IncomingMessage, url: string): boolean {
-    if (!this.tokenDigest) return true;
-    const auth = req.headers.authorization;
-    let given = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    if (given === undefined) {
-      const q = url.indexOf('?');
-      given = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1)).get('token') ?? undefined;
-    }
-    return given !== undefined && timingSafeEqual(digest(given), this.tokenDigest);
   }
 
   private account(service: string, method: string, status: number, started: number, requestId: string, url: string, instance?: string): void {
@@ -332,23 +323,6 @@ export class Router implements ProxyObserver {
     })();
     return this.closing;
   }
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-/** Node keeps the first of several Host headers; a request naming two hosts is ambiguous and refused. */
-export function duplicateHost(raw: string[]): boolean {
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host')) {
-      if (seen) return true;
-      seen = true;
-    }
-  }
-  return false;
 }
 
 function decodeSegment(s: string): string {

@@ -12,17 +12,19 @@
  * naming the problem and the connection stays open.
  */
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
-  channels, createMessage, errorMessage, isInstanceId, parseMessage, parseRoute, toShort, verify,
+  channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, toShort, verify,
   type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
 } from '@hydra-ts/core';
 import type { ClientQueue } from './client-queue.js';
 import type { RouterSettings } from './settings.js';
 import type { PerSecondStats } from './stats.js';
 import type { RouterMetrics } from './metrics.js';
+import type { RouterToken } from './router-token.js';
+import { duplicateHost } from './headers.js';
 
 /** Router-to-router notice: "a client's queue has messages; whoever holds the client, hand them over". */
 export const DELIVER_TYPE = 'ws.deliver';
@@ -32,6 +34,7 @@ const newClientId = () => randomBytes(16).toString('hex');
 export interface WsGatewayDeps {
   hydra: Hydra;
   settings: RouterSettings;
+  token: RouterToken;
   queue: ClientQueue;
   wsStats: PerSecondStats;
   errorStats: PerSecondStats;
@@ -55,6 +58,10 @@ export class WsGateway {
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
+      if (duplicateHost(req.rawHeaders)) return refuseUpgrade(socket, 400, 'the request has more than one Host header; send exactly one (RFC 9112 3.2)');
+      if (!this.d.token.admits(req)) {
+        return refuseUpgrade(socket, 401, 'this router needs the router token for WebSocket connections: add ?token=<routerToken> or an "Authorization: Bearer <routerToken>" header', 'WWW-Authenticate: Bearer\r\n');
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
     });
   }
@@ -277,4 +284,13 @@ export class WsGateway {
     this.clients.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
+}
+
+/** Answers an upgrade request with an error envelope instead of switching protocols. */
+function refuseUpgrade(socket: Duplex, status: number, reason: string, extraHeaders = ''): void {
+  const body = JSON.stringify(envelopeWithReason(status, reason));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n${extraHeaders}` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

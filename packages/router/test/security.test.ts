@@ -11,12 +11,16 @@ import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
 
 const DB = 13;
+const TOKEN = 'the-router-token-0123456789';
 const procs = new Processes();
 const dir = mkdtempSync(join(tmpdir(), 'router-security-'));
 let open = { base: '', port: 0, instanceId: '' };
+let guarded = { base: '', port: 0, instanceId: '' };
+const sockets = new Set<WebSocket>();
 
 function config(name: string, doc: Record<string, unknown>): string {
   const path = join(dir, `${name}.json`);
@@ -26,12 +30,16 @@ function config(name: string, doc: Record<string, unknown>): string {
 
 before(async () => {
   await flushDb(DB);
-  open = await procs.router(DB, { config: config('open', {}) });
+  [open, guarded] = await Promise.all([
+    procs.router(DB, { config: config('open', {}) }),
+    procs.router(DB, { config: config('guarded', { routerToken: TOKEN }) }),
+  ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
   await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
 });
 
 after(async () => {
+  for (const ws of sockets) ws.terminate();
   await procs.killAll();
   await agent.close();
   rmSync(dir, { recursive: true, force: true });
@@ -48,6 +56,48 @@ function rawRequest(port: number, text: string): Promise<string> {
     socket.on('close', () => resolve(got));
   });
 }
+
+type Frame = Record<string, any>;
+
+/**
+ * Opens a WebSocket; resolves with the greeting and the socket, or with the HTTP status
+ * when the upgrade was refused.
+ */
+function wsOpen(url: string, headers: Record<string, string> = {}): Promise<{ status: number; ws?: WebSocket; hello?: Frame; body?: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    sockets.add(ws);
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('message', (data) => resolve({ status: 101, ws, hello: JSON.parse(data.toString()) as Frame }));
+    ws.once('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  });
+}
+
+const wsUrl = (base: string, query = '') => `${base.replace('http', 'ws')}/${query}`;
+
+test('with routerToken set, a WebSocket upgrade needs the token (query or bearer), compared in full', async () => {
+  const sameLength = 'x'.repeat(TOKEN.length);
+  for (const [query, headers] of [['', {}], [`?token=${sameLength}`, {}], ['', { authorization: `Bearer ${sameLength}` }]] as const) {
+    const refused = await wsOpen(wsUrl(guarded.base, query), headers);
+    assert.equal(refused.status, 401, `${query} ${JSON.stringify(headers)}`);
+    assert.match(JSON.parse(refused.body!).result.reason, /needs the router token for WebSocket connections/);
+  }
+  const byQuery = await wsOpen(wsUrl(guarded.base, `?token=${TOKEN}`));
+  assert.equal(byQuery.status, 101);
+  assert.equal(byQuery.hello!.typ, 'connection');
+  const byHeader = await wsOpen(wsUrl(guarded.base), { authorization: `Bearer ${TOKEN}` });
+  assert.equal(byHeader.status, 101);
+  byQuery.ws!.close();
+  byHeader.ws!.close();
+  // Without a token configured, anyone may connect (hydra-router's default).
+  assert.equal((await wsOpen(wsUrl(open.base))).status, 101);
+});
 
 test('headers named in Connection are hop-by-hop and dropped both ways; a second Host header is refused with 400', async () => {
   // Raw bytes: HTTP clients (undici, fetch) will not send a Connection header naming other headers.
