@@ -57,9 +57,11 @@ export class Router implements ProxyObserver {
   private readonly api: RouterApi;
   private readonly ws: WsGateway;
   private readonly dashboard: Dashboard;
-  private readonly httpStats = new PerSecondStats();
-  private readonly wsStats = new PerSecondStats();
-  private readonly errorStats = new PerSecondStats();
+  /** A name the router knows: stats keep their own series only for these (see stats.ts). */
+  private readonly known = (name: string) => name === ROUTER_SERVICE || this.upstreams.has(name) || this.routes.knows(name);
+  private readonly httpStats = new PerSecondStats(this.known);
+  private readonly wsStats = new PerSecondStats(this.known);
+  private readonly errorStats = new PerSecondStats(this.known);
   private readonly issues = new IssueLog();
   private readonly token: RouterToken;
   private readonly logger: Logger;
@@ -68,6 +70,12 @@ export class Router implements ProxyObserver {
   /** Whether a service has a live instance (routes of dead services do not match). */
   private readonly alive = (svc: string) => this.upstreams.has(svc);
   private closing?: Promise<void>;
+  /**
+   * The service a direct address names, read by isDirectTarget during one synchronous
+   * match: the table then looks at that service's routes only, with no closure per request.
+   */
+  private directTarget = '';
+  private readonly isDirectTarget = (svc: string) => svc === this.directTarget;
 
   private constructor(readonly hydra: Hydra) {
     this.logger = hydra.logger;
@@ -216,14 +224,22 @@ export class Router implements ProxyObserver {
     const match = this.routes.table.match(method, path, this.alive);
     if (match) {
       serviceName = match.entry.serviceName;
-    } else {
-      // Direct addressing: /<serviceName>/rest/of/path goes to /rest/of/path.
+    } else if (this.settings.directAddressing) {
+      // Direct addressing: /<serviceName>/rest/of/path goes to /rest/of/path, when the
+      // service registered that method and path (its unregistered paths stay unreachable).
       const slash = path.indexOf('/', 1);
       const first = decodeSegment(path.slice(1, slash < 0 ? undefined : slash));
-      if (first && (this.upstreams.has(first) || this.routes.knows(first)) && first !== ROUTER_SERVICE) {
-        serviceName = first;
-        forwardPath = (slash < 0 ? '/' : url.slice(slash)) || '/';
-        if (slash < 0 && q >= 0) forwardPath = `/${url.slice(q)}`;
+      if (first && first !== ROUTER_SERVICE && (this.upstreams.has(first) || this.routes.knows(first))) {
+        const rest = slash < 0 ? '/' : path.slice(slash);
+        this.directTarget = first;
+        if (this.routes.table.match(method, rest, this.isDirectTarget)) {
+          serviceName = first;
+          forwardPath = (slash < 0 ? '/' : url.slice(slash)) || '/';
+          if (slash < 0 && q >= 0) forwardPath = `/${url.slice(q)}`;
+        } else {
+          this.notRegistered(res, method, first, rest, ctx, started);
+          return;
+        }
       }
     }
     if (!serviceName) {
@@ -245,6 +261,18 @@ export class Router implements ProxyObserver {
     const { serviceName, req, ctx } = call.r;
     this.metrics.upstreamError(serviceName, kind);
     if (kind !== 'too-large') this.issues.add('error', `${call.method} ${req.url} → ${serviceName}: upstream ${kind} [${ctx.requestId}]`);
+  }
+
+  /** A direct address whose method and path the service never registered: 405 when another method is, else 404. */
+  private notRegistered(res: ServerResponse, method: string, svc: string, rest: string, ctx: AnswerContext, started: number): void {
+    const allowed = this.routes.table.allowedMethods(rest, this.isDirectTarget);
+    if (allowed.length) {
+      sendReason(res, 405, `${method} is not a registered method of ${rest} on ${svc}; registered: ${allowed.join(', ')}`, ctx, { allow: allowed.join(', ') });
+      this.account(svc, method, 405, started, ctx.requestId, rest);
+      return;
+    }
+    sendReason(res, 404, `${svc} registered no route matching ${method} ${rest}: direct addressing (/${svc}/...) reaches only the routes a service registered (see /v1/router/list/routes)`, ctx);
+    this.account(svc, method, 404, started, ctx.requestId, rest);
   }
 
   private noRoute(res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {

@@ -13,6 +13,8 @@ export interface RouterSettings {
   routerToken: string;
   /** Turns the /v1/router/* API off entirely (404). */
   disableRouterEndpoint: boolean;
+  /** `/<service>/path` reaches the service's registered routes as `/path`; false turns it off. */
+  directAddressing: boolean;
   /** Headers added to every answer, and the answer to CORS preflights. Empty = no CORS. */
   cors: Record<string, string>;
   /** Time an instance has to send its response headers (hydra-router: `requestTimeout`, seconds). */
@@ -46,6 +48,7 @@ export interface RouterSettings {
 export const DEFAULT_SETTINGS: RouterSettings = {
   routerToken: '',
   disableRouterEndpoint: false,
+  directAddressing: true,
   cors: {},
   requestTimeoutMs: 30_000,
   bodyLimitBytes: 10 * 1024 * 1024,
@@ -130,6 +133,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
   const settings: RouterSettings = {
     routerToken: str(doc, 'routerToken', ''),
     disableRouterEndpoint: bool(doc, 'disableRouterEndpoint', false),
+    directAddressing: bool(doc, 'directAddressing', DEFAULT_SETTINGS.directAddressing),
     cors: corsHeaders,
     requestTimeoutMs: Math.round(num(doc, 'requestTimeout', DEFAULT_SETTINGS.requestTimeoutMs / 1000) * 1000),
     bodyLimitBytes: num(doc, 'bodyLimit', DEFAULT_SETTINGS.bodyLimitBytes),

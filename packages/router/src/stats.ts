@@ -3,8 +3,16 @@
  * many events happened in each second of the last hour. A ring of 3600 cells
  * stamped with the epoch second they count, so a stale cell reads as zero
  * without any timer sweeping it.
+ *
+ * Targets come from what clients send (a WebSocket `to`, a posted message), so only
+ * names the router knows (`known`: a service with routes or instances) get a ring of
+ * their own, and at most `maxTargets` of them (a ring is ~43 KB); everything else is
+ * counted under OTHER_TARGET. Nothing here grows with client input.
  */
 const WINDOW_S = 3600;
+/** Where events for unknown names are counted; not a valid service name, so it never collides with one. */
+export const OTHER_TARGET = '*other*';
+export const MAX_TARGETS = 256;
 
 class Ring {
   readonly counts = new Uint32Array(WINDOW_S);
@@ -30,12 +38,26 @@ class Ring {
 export class PerSecondStats {
   private readonly rings = new Map<string, Ring>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly known: (target: string) => boolean,
+    private readonly now: () => number = Date.now,
+    private readonly maxTargets = MAX_TARGETS,
+  ) {}
 
   log(target: string): void {
     let ring = this.rings.get(target);
-    if (!ring) this.rings.set(target, (ring = new Ring()));
+    if (!ring) {
+      const own = this.known(target) && this.rings.size < this.maxTargets;
+      const name = own ? target : OTHER_TARGET;
+      ring = this.rings.get(name);
+      if (!ring) this.rings.set(name, (ring = new Ring()));
+    }
     ring.add(Math.floor(this.now() / 1000));
+  }
+
+  /** Number of targets with a ring (bounded by maxTargets + 1). */
+  get size(): number {
+    return this.rings.size;
   }
 
   /** hydra-router's getRawStats shape: per target, 3600 counts from an hour ago to now. */

@@ -66,7 +66,7 @@ test('matching honours the method and prefers the most specific pattern, whateve
 });
 
 test('direct addressing: /<service>/rest goes to the service as /rest, query kept', async () => {
-  await procs.backend(DB, 'direct-svc');
+  await procs.backend(DB, 'direct-svc', ['[get]/hello/world', '[get]/']);
   const res = await waitFor('direct-svc to be live', async () => {
     const r = await http(`${base}/direct-svc/hello/world?x=1&y=2`);
     return r.status === 200 ? r : undefined;

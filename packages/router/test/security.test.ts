@@ -32,7 +32,7 @@ before(async () => {
   await flushDb(DB);
   [open, guarded] = await Promise.all([
     procs.router(DB, { config: config('open', {}) }),
-    procs.router(DB, { config: config('guarded', { routerToken: TOKEN }) }),
+    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false }) }),
   ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
   await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
@@ -115,4 +115,51 @@ test('headers named in Connection are hop-by-hop and dropped both ways; a second
   assert.match(twice, /more than one Host header/);
   const once = await rawRequest(open.port, 'GET /v1/sec/thing HTTP/1.1\r\nHost: a.example.test\r\nConnection: close\r\n\r\n');
   assert.match(once, /^HTTP\/1\.1 200 /);
+});
+
+test('client-chosen names do not grow the stats: unknown services share one "*other*" series', async () => {
+  const N = 1000;
+  const { ws } = await wsOpen(wsUrl(open.base));
+  let errors = 0;
+  ws!.on('message', (d) => {
+    if ((JSON.parse(d.toString()) as Frame).typ === 'error') errors++;
+  });
+  for (let i = 0; i < N; i++) ws!.send(JSON.stringify({ to: `b${i}:/x`, frm: 'client:/', bdy: {} }));
+  await waitFor(`${N} error frames`, () => errors === N, 20_000);
+  ws!.close();
+  for (let i = 0; i < 50; i++) {
+    const res = await http(`${open.base}/v1/router/message`, { method: 'POST', body: JSON.stringify({ to: `m${i}:/x`, frm: 'client:/', fwd: `m${i}:[get]/x`, bdy: {} }) });
+    assert.equal(res.status, 503);
+  }
+  const stats = (await http(`${open.base}/v1/router/stats`)).json().result;
+  for (const kind of ['httpStats', 'wsStats', 'errorStats'] as const) {
+    const names = Object.keys(stats[kind]).filter((n) => n !== 'sec-svc' && n !== 'hydra-router');
+    assert.deepEqual(names, names.length ? ['*other*'] : [], `${kind}: ${names.slice(0, 5).join(', ')}… (${names.length})`);
+  }
+  assert.equal(stats.totals.ws['*other*'], N);
+  assert.equal(stats.totals.http['*other*'], 50);
+  assert.ok(stats.totals.errors['*other*'] >= N);
+});
+
+test('direct addressing reaches only the methods and paths the service registered, and can be turned off', async () => {
+  const ok = await http(`${open.base}/sec-svc/v1/sec/thing?q=1`);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json().url, '/v1/sec/thing?q=1');
+  assert.equal((await http(`${open.base}/sec-svc/v1/sec/thing`, { method: 'POST', body: '{}' })).status, 200);
+
+  const wrongMethod = await http(`${open.base}/sec-svc/v1/sec/thing`, { method: 'DELETE' });
+  assert.equal(wrongMethod.status, 405);
+  assert.equal(wrongMethod.headers.allow, 'GET, POST');
+  for (const method of ['GET', 'DELETE', 'POST']) {
+    const hidden = await http(`${open.base}/sec-svc/internal/admin`, { method, body: method === 'POST' ? '{}' : undefined });
+    assert.equal(hidden.status, 404, method);
+    assert.match(hidden.json().result.reason, /sec-svc registered no route matching .* \/internal\/admin/);
+  }
+
+  // directAddressing: false (the token router): only the route table routes.
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  assert.equal((await http(`${guarded.base}/v1/sec/thing`, { headers: auth })).status, 200);
+  const off = await http(`${guarded.base}/sec-svc/v1/sec/thing`, { headers: auth });
+  assert.equal(off.status, 404);
+  assert.match(off.json().result.reason, /no route matches GET \/sec-svc\/v1\/sec\/thing/);
 });
