@@ -49,6 +49,11 @@ export const keys = {
    * keeps the same kind of list under this name). Client ids are validated by the router.
    */
   routerClientQueue: (clientId: string) => `hydra-router:message:queue:${clientId}`,
+  /**
+   * hydra-ts extension: the HMAC key routers share to issue and check the secrets that
+   * let a WebSocket client resume its identity (any router, no state per client).
+   */
+  routerClientSecretKey: () => 'hydra-router:client-secret-key',
 };
 
 /** SCAN patterns. Service names are validated, so they hold no glob characters. */

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import {
-  assertServiceName, createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
+  HydraError, assertServiceName, createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
   type Hydra,
 } from '@hydra-ts/core';
 import { readJsonBody, sendEnvelope, sendReason, type AnswerContext } from './respond.js';
@@ -13,6 +13,7 @@ import type { RouteLoader } from './route-loader.js';
 import type { PerSecondStats } from './stats.js';
 import type { IssueLog } from './issue-log.js';
 import type { RouterSettings } from './settings.js';
+import type { RouterToken } from './router-token.js';
 
 export const ROUTER_VERSION: string = (require('../../package.json') as { version: string }).version;
 
@@ -37,6 +38,7 @@ export interface ApiDeps {
   hydra: Hydra;
   routes: RouteLoader;
   settings: RouterSettings;
+  token: RouterToken;
   httpStats: PerSecondStats;
   wsStats: PerSecondStats;
   errorStats: PerSecondStats;
@@ -67,10 +69,12 @@ export class RouterApi {
     this.postRoutes = {
       message: (req, res, ctx) => this.withMessage(req, (m) => this.forward(m, res, ctx)),
       send: (req, res, ctx) => this.withMessage(req, async (m) => {
+        this.mayAddressClients(m);
         const sent = await this.d.hydra.sendMessage(m);
         sendEnvelope(res, 200, { result: { mid: sent.mid } }, ctx);
       }),
       queue: (req, res, ctx) => this.withMessage(req, async (m) => {
+        this.mayAddressClients(m);
         const queued = await this.d.hydra.queueMessage(m);
         sendEnvelope(res, 200, { result: { mid: queued.mid } }, ctx);
       }),
@@ -206,6 +210,19 @@ export class RouterApi {
     parseRoute(message.to); // names a malformed `to` before anything is sent
     this.d.httpStats.log(parseRoute(message.to).serviceName);
     await act(message);
+  }
+
+  /**
+   * A posted message reaches a WebSocket client when it carries `via` (a reply goes
+   * there) or is sent to the router service (which delivers its `via`/`fwd` to a
+   * socket). Only a caller holding the router token may do that: otherwise anyone could
+   * write into any client's socket knowing its public id.
+   */
+  private mayAddressClients(m: ReturnType<typeof createMessage>): void {
+    if (this.d.token.configured) return; // the caller presented it to get here
+    if (m.via || parseRoute(m.to).serviceName === this.d.hydra.serviceName) {
+      throw new HydraError('FORBIDDEN', `a message with "via" or to ${this.d.hydra.serviceName} reaches WebSocket clients; the router API sends those only when routerToken is set (and presented)`);
+    }
   }
 
   /** POST /v1/router/message: an HTTP call described by a UMF message whose `forward` names the route. */

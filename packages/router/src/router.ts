@@ -26,6 +26,8 @@ import { ClientQueue } from './client-queue.js';
 import { WsGateway } from './ws-gateway.js';
 import { RouterToken } from './router-token.js';
 import { duplicateHost } from './headers.js';
+import { ClientSecrets } from './client-secrets.js';
+import { TrustedProxies } from './trusted-proxies.js';
 import { Dashboard } from './dashboard.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
@@ -77,7 +79,7 @@ export class Router implements ProxyObserver {
   private directTarget = '';
   private readonly isDirectTarget = (svc: string) => svc === this.directTarget;
 
-  private constructor(readonly hydra: Hydra) {
+  private constructor(readonly hydra: Hydra, secrets: ClientSecrets) {
     this.logger = hydra.logger;
     this.settings = readSettings(hydra.config as Record<string, unknown>);
     this.token = new RouterToken(this.settings.routerToken);
@@ -93,6 +95,7 @@ export class Router implements ProxyObserver {
       hydra,
       routes: this.routes,
       settings: this.settings,
+      token: this.token,
       httpStats: this.httpStats,
       wsStats: this.wsStats,
       errorStats: this.errorStats,
@@ -104,6 +107,8 @@ export class Router implements ProxyObserver {
       hydra,
       settings: this.settings,
       token: this.token,
+      secrets,
+      proxies: new TrustedProxies(this.settings.trustedProxies),
       queue: new ClientQueue(hydra.redis, this.settings.wsQueueMax, this.settings.wsQueueTtlS, this.logger),
       wsStats: this.wsStats,
       errorStats: this.errorStats,
@@ -132,7 +137,7 @@ export class Router implements ProxyObserver {
     const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env });
     let router: Router;
     try {
-      router = new Router(hydra);
+      router = new Router(hydra, await ClientSecrets.load(hydra.redis));
     } catch (err) {
       await hydra.close();
       throw err;

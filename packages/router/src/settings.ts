@@ -5,6 +5,7 @@
  * forceMessageSignature, signatureSharedSecret). Validated once, at start,
  * with errors that name the field.
  */
+import { isIP } from 'node:net';
 import { HydraError } from '@hydra-ts/core';
 import { STRATEGIES } from './balancer.js';
 
@@ -43,6 +44,8 @@ export interface RouterSettings {
   /** Messages for a WebSocket client that is away: how many and for how long they are kept. */
   wsQueueMax: number;
   wsQueueTtlS: number;
+  /** Peers whose X-Forwarded-For is believed (addresses and CIDR networks); [] = nobody's. */
+  trustedProxies: string[];
 }
 
 export const DEFAULT_SETTINGS: RouterSettings = {
@@ -64,6 +67,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   signatureSharedSecret: '',
   wsQueueMax: 100,
   wsQueueTtlS: 300,
+  trustedProxies: [],
 };
 
 function bad(field: string, problem: string): HydraError {
@@ -120,6 +124,21 @@ function str(doc: Record<string, unknown>, field: string, fallback: string): str
   return v;
 }
 
+/** A list of addresses and CIDR networks (`127.0.0.1`, `198.18.0.0/15`, `::1/128`). */
+function networks(doc: Record<string, unknown>, field: string): string[] {
+  const v = doc[field];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw bad(field, 'must be a list of addresses or CIDR networks, e.g. ["127.0.0.1", "198.18.0.0/15"]');
+  return v.map((entry, i) => {
+    const [address, prefix, extra] = typeof entry === 'string' ? entry.split('/') : [];
+    const family = address ? isIP(address) : 0;
+    const bits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (!family || !prefixOk || extra !== undefined) throw bad(`${field}[${i}]`, `must be an IP address or a CIDR network like "198.18.0.0/15", not ${JSON.stringify(entry)}`);
+    return entry as string;
+  });
+}
+
 export function readSettings(doc: Record<string, unknown>): RouterSettings {
   const cors = doc.cors ?? {};
   if (typeof cors !== 'object' || cors === null || Array.isArray(cors)) throw bad('cors', 'must be an object of header names to values');
@@ -149,6 +168,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),
     wsQueueMax: num(doc, 'wsQueueMax', DEFAULT_SETTINGS.wsQueueMax),
     wsQueueTtlS: num(doc, 'wsQueueTtl', DEFAULT_SETTINGS.wsQueueTtlS),
+    trustedProxies: networks(doc, 'trustedProxies'),
   };
   if (settings.forceMessageSignature && !settings.signatureSharedSecret) {
     throw bad('signatureSharedSecret', 'is required when forceMessageSignature is true');

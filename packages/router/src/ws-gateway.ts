@@ -7,8 +7,9 @@
  * A reply for a client this router does not hold (it reconnected elsewhere, or
  * is away) goes to the client's queue in Redis, and every router is told; the
  * one holding the client hands the queue over. A client that comes back says
- * `{typ:"reconnect", bdy:{id}}` (hydra-router's message) or connects with
- * `?id=<id>`, and gets what was kept. Malformed frames get an error frame
+ * `{typ:"reconnect", bdy:{id, secret}}` (hydra-router's message, plus the secret) or
+ * connects with `?id=<id>&secret=<secret>`, and gets what was kept; the id alone is
+ * public and resumes nothing (see client-secrets.ts). Malformed frames get an error frame
  * naming the problem and the connection stays open.
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,8 @@ import type { RouterSettings } from './settings.js';
 import type { PerSecondStats } from './stats.js';
 import type { RouterMetrics } from './metrics.js';
 import type { RouterToken } from './router-token.js';
+import type { ClientSecrets } from './client-secrets.js';
+import type { TrustedProxies } from './trusted-proxies.js';
 import { duplicateHost } from './headers.js';
 
 /** Router-to-router notice: "a client's queue has messages; whoever holds the client, hand them over". */
@@ -31,10 +34,14 @@ export const DELIVER_TYPE = 'ws.deliver';
 
 const newClientId = () => randomBytes(16).toString('hex');
 
+const NO_RESUME = 'could not resume the client named by ?id=: add ?secret=<the secret from that client\'s connection message>; connected as a new client';
+
 export interface WsGatewayDeps {
   hydra: Hydra;
   settings: RouterSettings;
   token: RouterToken;
+  secrets: ClientSecrets;
+  proxies: TrustedProxies;
   queue: ClientQueue;
   wsStats: PerSecondStats;
   errorStats: PerSecondStats;
@@ -48,6 +55,8 @@ export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly clients = new Map<string, WebSocket>();
   private readonly ids = new WeakMap<WebSocket, string>();
+  /** The address each socket connects from (its greeting says it again after a reconnect). */
+  private readonly ips = new WeakMap<WebSocket, string>();
   private readonly self: string;
 
   constructor(private readonly d: WsGatewayDeps) {
@@ -72,22 +81,26 @@ export class WsGateway {
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const asked = new URL(req.url ?? '/', 'http://router').searchParams.get('id');
-    const id = asked && isInstanceId(asked) ? asked : newClientId();
-    const ip = (req.headers['x-forwarded-for'] as string | undefined) ?? req.socket.remoteAddress ?? 'unknown';
+    const query = new URL(req.url ?? '/', 'http://router').searchParams;
+    const asked = query.get('id');
+    const resumes = asked !== null && isInstanceId(asked) && this.d.secrets.verify(asked, query.get('secret'));
+    const ip = this.d.proxies.clientAddress(req);
+    this.ips.set(ws, ip);
     ws.on('message', (data, isBinary) => void this.onFrame(ws, data, isBinary));
     ws.on('close', () => this.unbind(ws));
     ws.on('error', (err) => this.d.logger.debug({ client: this.ids.get(ws), err: errorMessage(err) }, 'WebSocket error'));
-    void this.bind(ws, id, ip);
+    void this.bind(ws, resumes ? asked : newClientId(), asked === null || resumes ? undefined : NO_RESUME);
   }
 
-  /** Makes `ws` the socket of client `id`, greets it and hands over anything kept for it. */
-  private async bind(ws: WebSocket, id: string, ip: string): Promise<void> {
+  /** Makes `ws` the socket of client `id`, greets it (with its secret) and hands over anything kept for it. */
+  private async bind(ws: WebSocket, id: string, problem?: string): Promise<void> {
     const previous = this.clients.get(id);
     if (previous && previous !== ws) previous.close(4000, 'the client reconnected on another socket');
     this.clients.set(id, ws);
     this.ids.set(ws, id);
-    this.sendTo(ws, { to: `${id}@client:/`, from: this.self, type: 'connection', body: { id, ip } });
+    const body = { id, ip: this.ips.get(ws) ?? 'unknown', secret: this.d.secrets.issue(id) };
+    this.sendTo(ws, { to: `${id}@client:/`, from: this.self, type: 'connection', body });
+    if (problem) this.sendError(ws, problem);
     await this.handOver(id);
   }
 
@@ -167,8 +180,12 @@ export class WsGateway {
           this.sendError(ws, 'reconnect message needs bdy.id: the 32-hex-character id from your connection message', m);
           return;
         }
+        if (!this.d.secrets.verify(id, m.body.secret)) {
+          this.sendError(ws, 'reconnect message needs bdy.secret: the secret from the connection message of that client (an id alone resumes nothing)', m);
+          return;
+        }
         this.unbind(ws);
-        await this.bind(ws, id, 'reconnect');
+        await this.bind(ws, id);
         return;
       }
       default:

@@ -32,7 +32,7 @@ before(async () => {
   await flushDb(DB);
   [open, guarded] = await Promise.all([
     procs.router(DB, { config: config('open', {}) }),
-    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false }) }),
+    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'] }) }),
   ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
   await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
@@ -60,19 +60,25 @@ function rawRequest(port: number, text: string): Promise<string> {
 type Frame = Record<string, any>;
 
 /**
- * Opens a WebSocket; resolves with the greeting and the socket, or with the HTTP status
- * when the upgrade was refused.
+ * Opens a WebSocket; resolves with the greeting, the socket and every later frame (kept
+ * from the start: a frame right behind the greeting must not be missed), or with the HTTP
+ * status when the upgrade was refused.
  */
-function wsOpen(url: string, headers: Record<string, string> = {}): Promise<{ status: number; ws?: WebSocket; hello?: Frame; body?: string }> {
+function wsOpen(url: string, headers: Record<string, string> = {}): Promise<{ status: number; ws?: WebSocket; hello?: Frame; frames: Frame[]; body?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     sockets.add(ws);
+    const frames: Frame[] = [];
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, frames }));
     });
-    ws.once('message', (data) => resolve({ status: 101, ws, hello: JSON.parse(data.toString()) as Frame }));
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame;
+      if (frame.typ === 'connection' && frames.length === 0) resolve({ status: 101, ws, hello: frame, frames });
+      else frames.push(frame);
+    });
     ws.once('error', (err) => {
       if (!/Unexpected server response/.test(err.message)) reject(err);
     });
@@ -162,4 +168,75 @@ test('direct addressing reaches only the methods and paths the service registere
   const off = await http(`${guarded.base}/sec-svc/v1/sec/thing`, { headers: auth });
   assert.equal(off.status, 404);
   assert.match(off.json().result.reason, /no route matches GET \/sec-svc\/v1\/sec\/thing/);
+});
+
+test('a client id alone resumes nothing: ?id= and reconnect need the secret issued in the greeting', async () => {
+  const victim = await wsOpen(wsUrl(open.base));
+  const { id, secret } = victim.hello!.bdy as { id: string; secret: string };
+  assert.match(secret, /^[0-9a-f]{64}$/);
+  let victimClosed = 0;
+  victim.ws!.on('close', (code) => (victimClosed = code));
+
+  const byQuery = await wsOpen(wsUrl(open.base, `?id=${id}`));
+  assert.notEqual(byQuery.hello!.bdy.id, id, 'the id alone does not take the identity over');
+  const seen = byQuery.frames;
+  await waitFor('the error frame', () => seen.some((f) => f.typ === 'error'));
+  assert.match(seen.find((f) => f.typ === 'error')!.bdy.error, /could not resume .* add \?secret=/);
+
+  const wrong = await wsOpen(wsUrl(open.base, `?id=${id}&secret=${'0'.repeat(64)}`));
+  assert.notEqual(wrong.hello!.bdy.id, id);
+
+  const byMessage = await wsOpen(wsUrl(open.base));
+  const answers = byMessage.frames;
+  byMessage.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'reconnect', bdy: { id } }));
+  await waitFor('the refusal', () => answers.some((f) => f.typ === 'error'));
+  assert.match(answers.find((f) => f.typ === 'error')!.bdy.error, /reconnect message needs bdy.secret/);
+  assert.equal(victimClosed, 0, 'the victim keeps its socket');
+
+  // The owner, with its secret, resumes (and its old socket is closed with 4000).
+  const owner = await wsOpen(wsUrl(open.base, `?id=${id}&secret=${secret}`));
+  assert.equal(owner.hello!.bdy.id, id);
+  await waitFor('the old socket to be closed', () => victimClosed === 4000);
+  for (const c of [byQuery, wrong, byMessage, owner]) c.ws!.close();
+});
+
+test('the router API cannot write into a client socket unless the router token is set and given', async () => {
+  const client = await wsOpen(wsUrl(open.base));
+  const id = client.hello!.bdy.id as string;
+  const injections = [
+    { to: 'sec-svc:/', frm: 'x:/', via: `${open.instanceId}-${id}@hydra-router:/`, bdy: { cmd: 'echo', injected: 1 } },
+    { to: 'hydra-router:/', frm: 'x:/', fwd: `${id}@client:/`, bdy: { injected: 2 } },
+  ];
+  for (const m of injections) {
+    for (const path of ['send', 'queue']) {
+      const res = await http(`${open.base}/v1/router/${path}`, { method: 'POST', body: JSON.stringify(m) });
+      assert.equal(res.status, 403, `${path} ${JSON.stringify(m)}`);
+      assert.match(res.json().result.reason, /reaches WebSocket clients; the router API sends those only when routerToken is set/);
+    }
+  }
+  // A plain message to a service still goes.
+  assert.equal((await http(`${open.base}/v1/router/send`, { method: 'POST', body: JSON.stringify({ to: 'sec-svc:/', frm: 'x:/', bdy: {} }) })).status, 200);
+  client.ws!.close();
+
+  // With the token (the operator), it is allowed: the client gets the message.
+  const held = await wsOpen(wsUrl(guarded.base, `?token=${TOKEN}`));
+  const frames = held.frames;
+  const sent = await http(`${guarded.base}/v1/router/send`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ to: `${guarded.instanceId}@hydra-router:/`, frm: 'ops:/', fwd: `${held.hello!.bdy.id}@client:/`, bdy: { notice: 'from the operator' } }),
+  });
+  assert.equal(sent.status, 200, sent.text);
+  await waitFor('the operator message', () => frames.some((f) => f.bdy?.notice === 'from the operator'));
+  held.ws!.close();
+});
+
+test("the greeting's ip believes X-Forwarded-For only from trustedProxies", async () => {
+  const forwarded = { 'x-forwarded-for': '198.18.7.7, 127.0.0.9' };
+  const untrusted = await wsOpen(wsUrl(open.base), forwarded);
+  assert.equal(untrusted.hello!.bdy.ip, '127.0.0.1', 'no trusted proxies: the peer address');
+  const trusted = await wsOpen(wsUrl(guarded.base, `?token=${TOKEN}`), forwarded);
+  assert.equal(trusted.hello!.bdy.ip, '198.18.7.7', 'from a trusted proxy: the right-most untrusted hop');
+  untrusted.ws!.close();
+  trusted.ws!.close();
 });

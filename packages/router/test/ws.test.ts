@@ -33,6 +33,7 @@ class Client {
   private readonly waiters = new Set<() => void>();
   readonly ws: WebSocket;
   id = '';
+  secret = '';
 
   constructor(url: string) {
     this.ws = new WebSocket(url);
@@ -43,10 +44,12 @@ class Client {
     });
   }
 
-  static async connect(base: string, id?: string): Promise<Client> {
-    const c = new Client(`${base.replace('http', 'ws')}/${id ? `?id=${id}` : ''}`);
+  /** A new client, or (with `resume`) the client that had that id and secret. */
+  static async connect(base: string, resume?: { id: string; secret: string }): Promise<Client> {
+    const c = new Client(`${base.replace('http', 'ws')}/${resume ? `?id=${resume.id}&secret=${resume.secret}` : ''}`);
     const hello = await c.next((f) => f.typ === 'connection');
     c.id = hello.bdy.id;
+    c.secret = hello.bdy.secret;
     return c;
   }
 
@@ -160,11 +163,11 @@ test('a reply reaches the client on another router after it reconnected there', 
   const c = await Client.connect(a.base);
   await relayReady(c, 'echo-svc');
   c.send({ to: 'echo-svc:/', frm: 'client:/', mid: 'x-1', bdy: { cmd: 'echo', delayMs: 800 } });
-  const id = c.id;
+  const { id, secret } = c;
   await c.close();
-  // Back on router B, presenting its id (hydra-router's reconnect message) before the reply exists.
+  // Back on router B, presenting its id and secret (hydra-router's reconnect message) before the reply exists.
   const moved = await Client.connect(b.base);
-  moved.send({ to: 'hydra-router:/', frm: 'client:/', typ: 'reconnect', bdy: { id } });
+  moved.send({ to: 'hydra-router:/', frm: 'client:/', typ: 'reconnect', bdy: { id, secret } });
   const again = await moved.next((f) => f.typ === 'connection' && f.bdy.id === id);
   assert.equal(again.frm, `${b.instanceId}@hydra-router:/`);
   // The reply goes to router A (named in via), which hands it to router B.
@@ -177,13 +180,13 @@ test('replies for an absent client are kept, at most wsQueueMax of them, and del
   const c = await Client.connect(a.base);
   await relayReady(c, 'echo-svc');
   for (let i = 1; i <= 5; i++) c.send({ to: 'echo-svc:/', frm: 'client:/', mid: `k-${i}`, bdy: { cmd: 'echo', i, delayMs: 300 + i * 20 } });
-  const id = c.id;
+  const { id, secret } = c;
   await c.close();
   const key = `hydra-router:message:queue:${id}`;
   await waitFor('the last reply to be kept', async () => (await withRedis(DB, (r) => r.lRange(key, 0, -1))).some((e) => JSON.parse(e).m.rmid === 'k-5'));
   assert.equal(await withRedis(DB, (r) => r.lLen(key)), QUEUE_MAX);
-  const back = await Client.connect(b.base, id);
-  assert.equal(back.id, id, 'connecting with ?id= resumes the identity');
+  const back = await Client.connect(b.base, { id, secret });
+  assert.equal(back.id, id, 'connecting with ?id= and ?secret= resumes the identity');
   const got = [await back.next((f) => f.rmid?.startsWith('k-')), await back.next((f) => f.rmid?.startsWith('k-')), await back.next((f) => f.rmid?.startsWith('k-'))];
   assert.deepEqual(got.map((f) => f.rmid), ['k-3', 'k-4', 'k-5'], 'the newest three, oldest first');
   assert.equal(await withRedis(DB, (r) => r.exists(key)), 0, 'handed over, not kept twice');
