@@ -289,11 +289,11 @@ test('clients message each other through the router with fwd, on one router and 
   sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: `${far.id}@client:/`, mid: 'c2c-2', bdy: { hello: 'far' } });
   assert.deepEqual((await far.next((f) => f.mid === 'c2c-2')).bdy, { hello: 'far' });
   // An absent client gets it when it comes back, as a reply would.
-  const awayId = far.id;
+  const { id: awayId, secret: awaySecret } = far;
   await far.close();
   sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: `${awayId}@client:/`, mid: 'c2c-3', bdy: { hello: 'later' } });
   await waitFor('the message to be kept', async () => (await withRedis(DB, (r) => r.lLen(`hydra-router:message:queue:${awayId}`))) === 1);
-  const back = await Client.connect(b.base, awayId);
+  const back = await Client.connect(b.base, { id: awayId, secret: awaySecret });
   assert.deepEqual((await back.next((f) => f.mid === 'c2c-3')).bdy, { hello: 'later' });
   sender.send({ to: 'hydra-router:/', frm: `${sender.id}@client:/`, fwd: 'bob@client:/', bdy: {} });
   assert.match((await sender.next((f) => f.typ === 'error')).bdy.error, /fwd "bob@client:\/" names no client/);
