@@ -1,7 +1,8 @@
 /**
  * The dashboard page: one self-contained document (no build step, no external
- * assets) that listens to `/v1/router/events` and redraws. Everything shown is
- * put in with textContent, so names from Redis cannot inject markup.
+ * assets) that listens to `/v1/router/events` and redraws: the hosts (each
+ * machine with the instances on it) above the services. Everything shown is put
+ * in with textContent or dataset, so names from Redis cannot inject markup.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -34,6 +35,26 @@ export const DASHBOARD_HTML = `<!doctype html>
   tr.alive .state { color:var(--ok); } tr.dead .state { color:var(--bad); }
   .routes { margin-top:8px; color:var(--dim); font:12px/1.5 ui-monospace, monospace; word-break:break-all; }
   .empty { color:var(--dim); padding:20px; }
+  .part { display:flex; gap:12px; align-items:baseline; margin:0; padding:16px 20px 0; font-size:15px; font-weight:600; color:var(--dim); text-transform:uppercase; letter-spacing:.06em; }
+  .part .meta { text-transform:none; letter-spacing:0; font-weight:400; font-size:13px; }
+  #hosts { padding:12px 20px 4px; display:grid; gap:12px; grid-template-columns:repeat(auto-fill, minmax(250px, 1fr)); align-items:start; }
+  section.host { background:var(--panel); border:1px solid var(--line); border-top:3px solid var(--ok); border-radius:8px; padding:10px 12px; }
+  section.host.down { border-top-color:var(--bad); }
+  .host-head { display:flex; align-items:baseline; gap:8px; }
+  .host-head h3 { margin:0; font:600 15px/1.3 ui-monospace, monospace; }
+  .host-head .hostname { color:var(--dim); font-size:12px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; min-width:0; flex:0 1 auto; }
+  .host-head .count { margin-left:auto; font-size:12px; color:var(--ok); white-space:nowrap; }
+  section.host.down .count { color:var(--bad); font-weight:600; }
+  ul.chips { list-style:none; margin:8px 0 0; padding:0; display:grid; gap:6px; }
+  li.chip { display:grid; grid-template-columns:auto 1fr auto; column-gap:8px; align-items:baseline; padding:6px 8px; border-radius:6px;
+    background:#1f2a35; border-left:4px solid hsl(var(--hue), 65%, 58%); font-size:13px; }
+  li.chip .svc { font-weight:600; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+  li.chip .ver { font:12px ui-monospace, monospace; color:var(--text); background:#2b3947; border-radius:4px; padding:0 5px; white-space:nowrap; }
+  li.chip .sub { grid-column:2 / 4; color:var(--dim); font-size:12px; font-variant-numeric:tabular-nums; }
+  li.chip.alive .dot { color:var(--ok); }
+  li.chip.dead { background:transparent; border:1px dashed #4a2a2d; border-left:4px solid #5a3034; opacity:.75; }
+  li.chip.dead .dot, li.chip.dead .sub b { color:var(--bad); }
+  li.chip.dead .svc, li.chip.dead .ver { color:var(--dim); }
 </style>
 </head>
 <body>
@@ -42,10 +63,15 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span class="meta" id="router"></span>
   <span id="conn" class="down">connecting…</span>
 </header>
+<h2 class="part">Hosts <span class="meta" id="hosts-summary"></span></h2>
+<div id="hosts"></div>
+<h2 class="part">Services</h2>
 <main id="services"><p class="empty">waiting for the first update…</p></main>
 <script>
 (function () {
   var servicesEl = document.getElementById('services');
+  var hostsEl = document.getElementById('hosts');
+  var hostsSummaryEl = document.getElementById('hosts-summary');
   var routerEl = document.getElementById('router');
   var connEl = document.getElementById('conn');
   function el(tag, cls, text) {
@@ -97,6 +123,52 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (svc.routes.length) sec.appendChild(el('div', 'routes', svc.routes.join('  ')));
     return sec;
   }
+  // A colour per service (the same on every host), from its name.
+  function hue(name) {
+    var h = 0;
+    for (var n = 0; n < name.length; n++) h = (h * 31 + name.charCodeAt(n)) % 360;
+    return h;
+  }
+  function renderHost(host) {
+    var sec = el('section', 'host' + (host.live === 0 ? ' down' : ''));
+    sec.dataset.host = host.ip;
+    sec.dataset.hostname = host.hostName;
+    sec.dataset.state = host.live === 0 ? 'down' : 'up';
+    var head = el('div', 'host-head');
+    head.appendChild(el('h3', '', host.ip || host.hostName));
+    if (host.ip) head.appendChild(el('span', 'hostname', host.hostName));
+    head.appendChild(el('span', 'count', host.live === 0 ? '✖ down' : host.live + ' live'));
+    sec.appendChild(head);
+    var list = el('ul', 'chips');
+    host.instances.forEach(function (i) {
+      var chip = el('li', 'chip ' + (i.alive ? 'alive' : 'dead'));
+      chip.dataset.instance = i.id;
+      chip.dataset.service = i.service;
+      chip.dataset.version = i.version;
+      chip.dataset.state = i.alive ? 'alive' : 'dead';
+      chip.style.setProperty('--hue', String(hue(i.service)));
+      chip.title = i.service + ' ' + i.id;
+      chip.appendChild(el('span', 'dot', i.alive ? '●' : '✖'));
+      chip.appendChild(el('span', 'svc', i.service));
+      chip.appendChild(el('span', 'ver', i.version));
+      var sub = el('span', 'sub');
+      if (i.alive) sub.append(':' + i.port + ' · ' + i.id.slice(0, 8));
+      else { sub.appendChild(el('b', '', 'dead')); sub.append(' · seen ' + dur(i.lastSeenS) + ' ago'); }
+      chip.appendChild(sub);
+      list.appendChild(chip);
+    });
+    sec.appendChild(list);
+    return sec;
+  }
+  function renderHosts(hosts) {
+    var up = hosts.filter(function (h) { return h.live > 0; }).length;
+    var live = hosts.reduce(function (n, h) { return n + h.live; }, 0);
+    hostsSummaryEl.textContent = up + ' of ' + hosts.length + ' hosts up · ' + live + ' instances live';
+    var frag = document.createDocumentFragment();
+    hosts.forEach(function (h) { frag.appendChild(renderHost(h)); });
+    if (!hosts.length) frag.appendChild(el('p', 'empty', 'no instances registered'));
+    hostsEl.replaceChildren(frag);
+  }
   function render(snap) {
     routerEl.textContent = 'instance ' + snap.router.instanceId.slice(0, 8) + ' · v' + snap.router.version +
       ' · up ' + dur(snap.router.uptimeS) + ' · ' + snap.router.wsClients + ' WebSocket clients · Redis ' + (snap.router.redis ? 'connected' : 'DISCONNECTED') +
@@ -105,6 +177,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     snap.services.forEach(function (s) { frag.appendChild(renderService(s)); });
     if (!snap.services.length) frag.appendChild(el('p', 'empty', 'no services registered'));
     servicesEl.replaceChildren(frag);
+    renderHosts(snap.hosts);
   }
   var source = new EventSource('/v1/router/events' + location.search);
   source.onopen = function () { connEl.textContent = 'live'; connEl.className = 'live'; };

@@ -2,10 +2,12 @@
  * The live dashboard: the page at `/` and the Server-Sent Events stream it
  * listens to (`/v1/router/events`). One snapshot of the cluster is built per
  * tick, only while someone watches, and sent to every watcher; membership
- * changes push a snapshot at once.
+ * changes push a snapshot at once. The snapshot shows the cluster twice: per
+ * service, and per host (which instances run on which machine, like Swarm's
+ * visualizer). Names come from Redis, so they are only ever Map keys here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { keys, readNodes, errorMessage, type Hydra, type Logger } from '@hydra-ts/core';
+import { keys, readNodes, errorMessage, type Hydra, type Logger, type NodeStatus } from '@hydra-ts/core';
 import type { RouteLoader } from './route-loader.js';
 import type { PerSecondStats } from './stats.js';
 import { REQUEST_ID, type AnswerContext } from './respond.js';
@@ -52,10 +54,63 @@ export interface ServiceView {
   instances: InstanceView[];
 }
 
+/** One instance as the hosts view shows it. */
+export interface HostInstanceView {
+  service: string;
+  id: string;
+  port: number;
+  version: string;
+  alive: boolean;
+  lastSeenS: number;
+}
+
+/**
+ * A host: the instances registered with one (hostName, ip) pair, so instances on
+ * distinct addresses of one machine (127.0.2.1, 127.0.2.2…) are distinct hosts.
+ */
+export interface HostView {
+  ip: string;
+  hostName: string;
+  live: number;
+  instances: HostInstanceView[];
+}
+
 export interface Snapshot {
   router: { instanceId: string; version: string; uptimeS: number; wsClients: number; redis: boolean };
   services: ServiceView[];
+  hosts: HostView[];
   generatedAt: string;
+}
+
+/** A nodes entry's text field as text: entries are written by any client of Redis, not only by us. */
+const text = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+
+/** Per-name counts from the stats as a Map: a service named `constructor` must read 0, not Object's own. */
+const byName = (counts: Record<string, number>): Map<string, number> => new Map(Object.entries(counts));
+
+/** IPv4 addresses in numeric order (127.0.2.10 after 127.0.2.9), anything else after them by text. */
+function compareIp(a: string, b: string): number {
+  const num = (ip: string) => (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) : Infinity);
+  const d = num(a) - num(b);
+  return Number.isNaN(d) || d === 0 ? a.localeCompare(b) : d;
+}
+
+/** Groups the services' instances by host; within a host by service, live ones first, then by version. */
+export function hostsOf(services: ServiceView[]): HostView[] {
+  const hosts = new Map<string, HostView>();
+  for (const svc of services) {
+    for (const i of svc.instances) {
+      const key = `${i.host}\n${i.ip}`;
+      let host = hosts.get(key);
+      if (!host) hosts.set(key, (host = { ip: i.ip, hostName: i.host, live: 0, instances: [] }));
+      if (i.alive) host.live++;
+      host.instances.push({ service: svc.name, id: i.id, port: i.port, version: i.version, alive: i.alive, lastSeenS: i.lastSeenS });
+    }
+  }
+  for (const host of hosts.values()) {
+    host.instances.sort((a, b) => a.service.localeCompare(b.service) || Number(b.alive) - Number(a.alive) || a.version.localeCompare(b.version, 'en', { numeric: true }) || a.id.localeCompare(b.id));
+  }
+  return [...hosts.values()].sort((a, b) => compareIp(a.ip, b.ip) || a.hostName.localeCompare(b.hostName));
 }
 
 export class Dashboard {
@@ -63,6 +118,8 @@ export class Dashboard {
   private timer?: NodeJS.Timeout;
   private pushTimer?: NodeJS.Timeout;
   private building = false;
+  /** The nodes hash could not be read (e.g. a wrong-typed key): said once until it reads again. */
+  private nodesUnreadable = false;
   private readonly onChange = () => this.schedulePush();
 
   constructor(private readonly d: DashboardDeps) {
@@ -132,10 +189,10 @@ export class Dashboard {
   /** The cluster as the page shows it: live instances from discovery, dead ones from the nodes hash. */
   async snapshot(): Promise<Snapshot> {
     const { hydra, httpStats, errorStats, routes } = this.d;
-    const nodes = hydra.redis.isReady ? await readNodes(hydra.redis) : [];
+    const nodes = hydra.redis.isReady ? await this.readDeadAndAlive() : [];
     const live = hydra.discovery.liveServices();
     const names = new Set<string>([...live, ...routes.list().map((r) => r.serviceName)]);
-    for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S) names.add(n.serviceName);
+    for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S && typeof n.serviceName === 'string') names.add(n.serviceName);
     // Health keys are named from discovery's instances: one MGET, no SCAN of the keyspace each tick.
     const health = new Map<string, Record<string, unknown>>();
     const liveInstances = live.flatMap((svc) => hydra.discovery.instances(svc));
@@ -150,20 +207,20 @@ export class Dashboard {
         }
       });
     }
-    const recent = httpStats.recent(RATE_WINDOW_S);
-    const recentErrors = errorStats.recent(RATE_WINDOW_S);
-    const totals = httpStats.totals();
-    const errorTotals = errorStats.totals();
+    const recent = byName(httpStats.recent(RATE_WINDOW_S));
+    const recentErrors = byName(errorStats.recent(RATE_WINDOW_S));
+    const totals = byName(httpStats.totals());
+    const errorTotals = byName(errorStats.totals());
     const services: ServiceView[] = [...names].sort().map((name) => {
       const instances: InstanceView[] = hydra.discovery.instances(name).map((i) => {
         const h = health.get(i.instanceID);
         const mem = h?.memory as { rss?: number; heapUsed?: number } | undefined;
         return {
           id: i.instanceID,
-          host: i.hostName,
-          ip: i.ip,
+          host: text(i.hostName),
+          ip: text(i.ip),
           port: i.port,
-          version: i.version,
+          version: text(i.version),
           alive: true,
           // Discovery's copy of the nodes entry is from when the instance came up; its health is refreshed each beat.
           lastSeenS: Math.max(0, Math.round((Date.now() - Date.parse(String(h?.updatedOn ?? i.updatedOn))) / 1000)),
@@ -174,23 +231,37 @@ export class Dashboard {
       const liveIds = new Set(instances.map((i) => i.id));
       for (const n of nodes) {
         if (n.serviceName !== name || n.alive || liveIds.has(n.instanceID) || n.elapsed >= SHOW_DEAD_S) continue;
-        instances.push({ id: n.instanceID, host: n.hostName, ip: n.ip, port: n.port, version: n.version, alive: false, lastSeenS: n.elapsed });
+        instances.push({ id: n.instanceID, host: text(n.hostName), ip: text(n.ip), port: n.port, version: text(n.version), alive: false, lastSeenS: n.elapsed });
       }
       return {
         name,
         routes: routes.list().find((r) => r.serviceName === name)?.routes ?? [],
-        ratePerS: (recent[name] ?? 0) / RATE_WINDOW_S,
-        errorsPerS: (recentErrors[name] ?? 0) / RATE_WINDOW_S,
-        requests: totals[name] ?? 0,
-        errors: errorTotals[name] ?? 0,
+        ratePerS: (recent.get(name) ?? 0) / RATE_WINDOW_S,
+        errorsPerS: (recentErrors.get(name) ?? 0) / RATE_WINDOW_S,
+        requests: totals.get(name) ?? 0,
+        errors: errorTotals.get(name) ?? 0,
         instances,
       };
     });
     return {
       router: { instanceId: hydra.instanceId, version: ROUTER_VERSION, uptimeS: Math.round(process.uptime()), wsClients: this.d.wsClients(), redis: hydra.redis.isReady },
       services,
+      hosts: hostsOf(services),
       generatedAt: new Date().toISOString(),
     };
+  }
+
+  /** Every nodes entry; none (and one warning) when the hash cannot be read, so live instances still show. */
+  private async readDeadAndAlive(): Promise<NodeStatus[]> {
+    try {
+      const nodes = await readNodes(this.d.hydra.redis);
+      this.nodesUnreadable = false;
+      return nodes;
+    } catch (err) {
+      if (!this.nodesUnreadable) this.d.logger.warn({ key: keys.nodes(), err: errorMessage(err) }, 'dashboard cannot read the nodes hash; showing live instances only');
+      this.nodesUnreadable = true;
+      return [];
+    }
   }
 
   close(): void {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Processes, flushDb, http, waitFor, agent, withRedis, TEST_OUTPUT, ROUTER_BIN } from './helpers.js';
-import { redisUrl } from '@hydra-ts/testing';
+import { redisUrl, findChromium } from '@hydra-ts/testing';
 
 const DB = 9;
 const TOKEN = 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b';
@@ -210,12 +210,8 @@ test('routes to a hydra-express@1.9.5 service and follows its route registration
 
 test('the dashboard shows instances appear and die, live, in Chromium', async () => {
   const userDataDir = mkdtempSync(join(tmpdir(), 'router-chromium-'));
-  const browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1400, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { executablePath, args, env } = await findChromium();
+  const browser = await chromium.launchPersistentContext(userDataDir, { executablePath, args, env, headless: true, viewport: { width: 1400, height: 900 } });
   try {
     const page = await browser.newPage();
     const problems: string[] = [];

@@ -1,0 +1,163 @@
+/**
+ * The dashboard's hosts view in a real Chromium: real service processes on
+ * loopback addresses that stand for hosts (127.0.2.1-3), a host killed, a new
+ * version rolled out; names planted in Redis shown as text. Real processes on
+ * Redis database 15.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { keys } from '@hydra-ts/core';
+import { findChromium } from '@hydra-ts/testing';
+import { Processes, flushDb, withRedis, agent, TEST_OUTPUT, type Proc } from './helpers.js';
+
+const DB = 15;
+const procs = new Processes();
+const userDataDir = mkdtempSync(join(tmpdir(), 'router-dashboard-chromium-'));
+let browser: BrowserContext;
+let page: Page;
+let router: Proc;
+const problems: string[] = [];
+
+before(async () => {
+  await flushDb(DB);
+  const started = await procs.router(DB);
+  router = started.proc;
+  const launch = await findChromium();
+  browser = await chromium.launchPersistentContext(userDataDir, { executablePath: launch.executablePath, args: launch.args, env: launch.env, headless: true, viewport: { width: 1280, height: 800 } });
+  page = await browser.newPage();
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('requestfailed', (r) => { if (!r.url().includes('/v1/router/events')) problems.push(`${r.url()} failed`); });
+  await page.goto(`${started.base}/`);
+});
+
+after(async () => {
+  await browser?.close();
+  await procs.killAll();
+  await agent.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+});
+
+/** The processes started on each simulated host. */
+const onHost = new Map<string, Proc[]>();
+
+/** A real service instance (the backend fixture) listening and registered at `ip`: a process on that "host". */
+async function instance(ip: string, service: string, version: string): Promise<Proc> {
+  const { proc } = await procs.backend(DB, service, [], { HYDRA_SERVICE: JSON.stringify({ serviceName: service, servicePort: 0, serviceIP: ip, serviceVersion: version }) });
+  onHost.set(ip, [...(onHost.get(ip) ?? []), proc]);
+  return proc;
+}
+
+type HostsView = Array<{ host: string; state: string; chips: string[] }>;
+
+/** The hosts view as the page shows it: per host card, `service version state` per chip. */
+const hostsView = (prefix: string): Promise<HostsView> =>
+  page.evaluate((p) => [...document.querySelectorAll<HTMLElement>('section.host')]
+    .filter((h) => (h.dataset.host ?? '').startsWith(p))
+    .map((h) => ({
+      host: h.dataset.host!,
+      state: h.dataset.state!,
+      chips: [...h.querySelectorAll<HTMLElement>('li.chip')].map((c) => `${c.dataset.service} ${c.dataset.version} ${c.dataset.state}`),
+    })), prefix);
+
+/** Waits (within 10 s) until the page shows `expected` for the hosts under `prefix`; fails showing what it shows. */
+async function untilHosts(prefix: string, expected: HostsView): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  let seen: HostsView = [];
+  while (Date.now() < deadline) {
+    seen = await hostsView(prefix);
+    if (JSON.stringify(seen) === JSON.stringify(expected)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(seen, expected, 'the hosts view did not reach the expected state within 10 s');
+}
+
+test('the hosts view lists each host with its instances, and shows a killed host, a new instance and a rollout live', async () => {
+  // One at a time: on a busy machine five node processes starting together can take longer than a start may.
+  const oldHello1 = await instance('127.0.2.1', 'hello-service', '1.0.0');
+  await instance('127.0.2.1', 'hpp-service', '1.0.0');
+  await instance('127.0.2.2', 'hello-service', '1.0.0');
+  await instance('127.0.2.2', 'hpp-service', '1.0.0');
+  const oldHello3 = await instance('127.0.2.3', 'hello-service', '1.0.0');
+  await untilHosts('127.0.2.', [
+    { host: '127.0.2.1', state: 'up', chips: ['hello-service 1.0.0 alive', 'hpp-service 1.0.0 alive'] },
+    { host: '127.0.2.2', state: 'up', chips: ['hello-service 1.0.0 alive', 'hpp-service 1.0.0 alive'] },
+    { host: '127.0.2.3', state: 'up', chips: ['hello-service 1.0.0 alive'] },
+  ]);
+  // The router itself is a host with its instance, as in the article's visualizer.
+  assert.equal(await page.locator('section.host[data-host="127.0.0.1"] li.chip[data-service="hydra-router"][data-state="alive"]').count(), 1);
+  assert.equal(await page.locator('section.host[data-host="127.0.2.1"] .hostname').textContent(), (await page.locator('section.host[data-host="127.0.2.1"]').getAttribute('data-hostname')));
+
+  // A host dies: SIGKILL of every process on 127.0.2.2.
+  for (const p of onHost.get('127.0.2.2')!) p.kill('SIGKILL');
+  await untilHosts('127.0.2.', [
+    { host: '127.0.2.1', state: 'up', chips: ['hello-service 1.0.0 alive', 'hpp-service 1.0.0 alive'] },
+    { host: '127.0.2.2', state: 'down', chips: ['hello-service 1.0.0 dead', 'hpp-service 1.0.0 dead'] },
+    { host: '127.0.2.3', state: 'up', chips: ['hello-service 1.0.0 alive'] },
+  ]);
+  assert.match((await page.locator('section.host[data-host="127.0.2.2"] .count').textContent()) ?? '', /down/);
+
+  // A rollout: the new version starts on 127.0.2.1 and 127.0.2.3, then the old ones stop gracefully.
+  await instance('127.0.2.1', 'hello-service', '1.1.0');
+  await instance('127.0.2.3', 'hello-service', '1.1.0');
+  await untilHosts('127.0.2.', [
+    { host: '127.0.2.1', state: 'up', chips: ['hello-service 1.0.0 alive', 'hello-service 1.1.0 alive', 'hpp-service 1.0.0 alive'] },
+    { host: '127.0.2.2', state: 'down', chips: ['hello-service 1.0.0 dead', 'hpp-service 1.0.0 dead'] },
+    { host: '127.0.2.3', state: 'up', chips: ['hello-service 1.0.0 alive', 'hello-service 1.1.0 alive'] },
+  ]);
+  oldHello1.kill('SIGTERM');
+  oldHello3.kill('SIGTERM');
+  await untilHosts('127.0.2.', [
+    { host: '127.0.2.1', state: 'up', chips: ['hello-service 1.1.0 alive', 'hello-service 1.0.0 dead', 'hpp-service 1.0.0 alive'] },
+    { host: '127.0.2.2', state: 'down', chips: ['hello-service 1.0.0 dead', 'hpp-service 1.0.0 dead'] },
+    { host: '127.0.2.3', state: 'up', chips: ['hello-service 1.1.0 alive', 'hello-service 1.0.0 dead'] },
+  ]);
+  assert.match((await page.locator('#hosts-summary').textContent()) ?? '', /^3 of 4 hosts up · 4 instances live$/);
+
+  mkdirSync(TEST_OUTPUT, { recursive: true });
+  const shot = join(TEST_OUTPUT, 'dashboard-hosts.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok(statSync(shot).size > 10_000);
+  assert.deepEqual(problems, []);
+});
+
+test('names planted in Redis show as text, and names like constructor or __proto__ are services like any other', async () => {
+  const planted = (id: string, serviceName: string, hostName: string, ip: string) => JSON.stringify({
+    serviceName, serviceDescription: '', version: '<script>window.__xss=2</script>', instanceID: id, updatedOn: new Date().toISOString(), processID: 1, ip, port: 1, hostName,
+  });
+  await withRedis(DB, (c) => c.hSet(keys.nodes(), {
+    'planted-1': planted('planted-1', 'constructor', '<img src=x onerror="window.__xss=1">', '127.0.9.1'),
+    'planted-2': planted('planted-2', '__proto__', '<img src=x onerror="window.__xss=1">', '127.0.9.1'),
+  }));
+  await untilHosts('127.0.9.', [{ host: '127.0.9.1', state: 'down', chips: ['__proto__ <script>window.__xss=2</script> dead', 'constructor <script>window.__xss=2</script> dead'] }]);
+  const card = page.locator('section.host[data-host="127.0.9.1"]');
+  assert.equal(await card.locator('.hostname').textContent(), '<img src=x onerror="window.__xss=1">');
+  assert.equal(await card.locator('img, script').count(), 0);
+  // Each is a service section of its own, with zero rates (not Object.prototype's members).
+  for (const name of ['constructor', '__proto__']) {
+    assert.match((await page.locator(`section.service[data-service="${name}"] .rates`).textContent()) ?? '', /req\/s 0\.0 · errors\/s 0\.0 · total 0 \/ 0 err/);
+  }
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  assert.deepEqual(problems, []);
+});
+
+test('with hydra:service:nodes not a hash, the page keeps showing the live instances and the router warns once, naming the key', async () => {
+  const liveBefore = await page.locator('section.host li.chip[data-state="alive"]').count();
+  await withRedis(DB, async (c) => {
+    await c.del(keys.nodes());
+    await c.set(keys.nodes(), 'not a hash');
+  });
+  const warned = await router.waitLine<{ msg?: string; key?: string }>('the warning', (j) => j.msg?.startsWith('dashboard cannot read the nodes hash') === true);
+  assert.equal(warned.key, keys.nodes());
+  // Dead instances (known only from the nodes hash) are gone; the live ones stay, and the page still updates.
+  await page.waitForFunction(() => document.querySelectorAll('section.host li.chip[data-state="dead"]').length === 0);
+  assert.equal(await page.locator('section.host li.chip[data-state="alive"]').count(), liveBefore);
+  const stamp = await page.locator('#router').textContent();
+  await page.waitForFunction((s) => document.getElementById('router')!.textContent !== s, stamp);
+  assert.equal(router.lines.filter((l) => l.includes('dashboard cannot read the nodes hash')).length, 1);
+  await withRedis(DB, (c) => c.del(keys.nodes()));
+  assert.deepEqual(problems, []);
+});
