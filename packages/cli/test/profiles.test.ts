@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, DEAD_REDIS, BIN } from './helpers.js';
 import type { RedisClient } from '@hydra-ts/core';
+import { sharedRedisPort } from '@hydra-ts/testing';
 
 const DB = 11;
 const OTHER_DB = 12;
@@ -51,9 +52,9 @@ test('config <name> --url writes the profile in hydra-cli format and makes it ac
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(profileFile(h), {
     version: 2,
-    local: { redisUrl: '127.0.0.1', redisPort: '6379', redisDb: '11' },
+    local: { redisUrl: '127.0.0.1', redisPort: String(sharedRedisPort()), redisDb: '11' },
     redisUrl: '127.0.0.1',
-    redisPort: '6379',
+    redisPort: String(sharedRedisPort()),
     redisDb: '11',
   });
   const services = await cliJson<Array<{ serviceName: string }>>(['services'], { home: h });
@@ -157,7 +158,8 @@ test('use of an unknown profile names the known ones', async () => {
 
 test('a profile file written by hydra-cli is read as it is', async () => {
   const h = home();
-  const hydraCliFile = { version: 2, redisUrl: '127.0.0.1', redisPort: '6379', redisDb: String(OTHER_DB), local: { redisUrl: '127.0.0.1', redisPort: '6379', redisDb: String(OTHER_DB) } };
+  const port = String(sharedRedisPort());
+  const hydraCliFile = { version: 2, redisUrl: '127.0.0.1', redisPort: port, redisDb: String(OTHER_DB), local: { redisUrl: '127.0.0.1', redisPort: port, redisDb: String(OTHER_DB) } };
   writeFileSync(join(h, '.hydra-cli'), JSON.stringify(hydraCliFile));
   assert.deepEqual((await cliJson<Array<{ serviceName: string }>>(['services'], { home: h })).map((s) => s.serviceName), ['in-db-twelve']);
   assert.equal((await cliJson<{ active: string }>(['config', 'list'], { home: h })).active, 'local');

@@ -7,7 +7,7 @@
  * visualizer). Names come from Redis, so they are only ever Map keys here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { keys, readNodes, errorMessage, type Hydra, type Logger, type NodeStatus } from '@hydra-ts/core';
+import { keys, readNodes, errorMessage, type Hydra, type Logger } from '@hydra-ts/core';
 import type { RouteLoader } from './route-loader.js';
 import type { PerSecondStats } from './stats.js';
 import { REQUEST_ID, type AnswerContext } from './respond.js';
@@ -118,8 +118,6 @@ export class Dashboard {
   private timer?: NodeJS.Timeout;
   private pushTimer?: NodeJS.Timeout;
   private building = false;
-  /** The nodes hash could not be read (e.g. a wrong-typed key): said once until it reads again. */
-  private nodesUnreadable = false;
   private readonly onChange = () => this.schedulePush();
 
   constructor(private readonly d: DashboardDeps) {
@@ -189,10 +187,10 @@ export class Dashboard {
   /** The cluster as the page shows it: live instances from discovery, dead ones from the nodes hash. */
   async snapshot(): Promise<Snapshot> {
     const { hydra, httpStats, errorStats, routes } = this.d;
-    const nodes = hydra.redis.isReady ? await this.readDeadAndAlive() : [];
+    const nodes = hydra.redis.isReady ? await readNodes(hydra.redis) : [];
     const live = hydra.discovery.liveServices();
     const names = new Set<string>([...live, ...routes.list().map((r) => r.serviceName)]);
-    for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S && typeof n.serviceName === 'string') names.add(n.serviceName);
+    for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S) names.add(n.serviceName);
     // Health keys are named from discovery's instances: one MGET, no SCAN of the keyspace each tick.
     const health = new Map<string, Record<string, unknown>>();
     const liveInstances = live.flatMap((svc) => hydra.discovery.instances(svc));
@@ -211,7 +209,8 @@ export class Dashboard {
     const recentErrors = byName(errorStats.recent(RATE_WINDOW_S));
     const totals = byName(httpStats.totals());
     const errorTotals = byName(errorStats.totals());
-    const services: ServiceView[] = [...names].sort().map((name) => {
+    // A nodes entry is written by any client of Redis: a service name that is not text is no service.
+    const services: ServiceView[] = [...names].filter((n) => typeof n === 'string').sort().map((name) => {
       const instances: InstanceView[] = hydra.discovery.instances(name).map((i) => {
         const h = health.get(i.instanceID);
         const mem = h?.memory as { rss?: number; heapUsed?: number } | undefined;
@@ -249,19 +248,6 @@ export class Dashboard {
       hosts: hostsOf(services),
       generatedAt: new Date().toISOString(),
     };
-  }
-
-  /** Every nodes entry; none (and one warning) when the hash cannot be read, so live instances still show. */
-  private async readDeadAndAlive(): Promise<NodeStatus[]> {
-    try {
-      const nodes = await readNodes(this.d.hydra.redis);
-      this.nodesUnreadable = false;
-      return nodes;
-    } catch (err) {
-      if (!this.nodesUnreadable) this.d.logger.warn({ key: keys.nodes(), err: errorMessage(err) }, 'dashboard cannot read the nodes hash; showing live instances only');
-      this.nodesUnreadable = true;
-      return [];
-    }
   }
 
   close(): void {
