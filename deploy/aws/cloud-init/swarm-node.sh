@@ -11,12 +11,14 @@
 # and joins through the first manager.
 set -euo pipefail
 
+# (SWARM_ENV, TOKEN_TRIES and TOKEN_PAUSE are there for test/swarm-node.test.ts.)
 # shellcheck source=/dev/null
-. /etc/hydra/swarm.env
+. "${SWARM_ENV:-/etc/hydra/swarm.env}"
 export AWS_REGION AWS_DEFAULT_REGION="$AWS_REGION"
 
 # How long a node waits for the first manager's tokens: 90 tries, 10 s apart.
-readonly TOKEN_TRIES=90 TOKEN_PAUSE=10
+TOKEN_TRIES=${TOKEN_TRIES:-90}
+TOKEN_PAUSE=${TOKEN_PAUSE:-10}
 
 log() { echo "hydra-swarm-node: $*" >&2; }
 
