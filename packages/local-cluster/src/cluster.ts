@@ -214,7 +214,7 @@ export class Cluster {
       await run(process.execPath, [cliBin(), '--redis', this.redisUrl, 'cfg', 'push', `${service}:${version}`, file], { timeout: 20_000 });
     } catch (err) {
       const e = err as { stderr?: string };
-      throw new Error(`hydra-cli cfg push ${service}:${version} failed: ${(e.stderr ?? errorMessage(err)).trim()}`);
+      throw new Error(`hydra-cli cfg push ${service}:${version} failed: ${e.stderr?.trim() || errorMessage(err)}`);
     }
   }
 
@@ -478,14 +478,14 @@ const short = (id: string) => `[${id.slice(0, 8)}]`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function silentLogger() {
-  const logger = defaultLogger('hydra-cluster');
+export function silentLogger(name = 'hydra-cluster') {
+  const logger = defaultLogger(name);
   logger.level = 'silent';
   return logger;
 }
 
 /** The instance ids a router routes to (its own in-memory view, hydra-router's list/services). */
-async function routerInstanceIds(base: string): Promise<Set<string>> {
+export async function routerInstanceIds(base: string): Promise<Set<string>> {
   const res = await fetch(`${base}/v1/router/list/services`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
   const body = (await res.json()) as { result?: Array<{ instanceID?: string }> };
   return new Set((body.result ?? []).map((i) => i.instanceID ?? ''));

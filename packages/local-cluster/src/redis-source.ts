@@ -35,7 +35,8 @@ export function answersPing(port: number, host = '127.0.0.1', timeoutMs = 500): 
   });
 }
 
-function freePort(): Promise<number> {
+/** A port that was free a moment ago on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().once('error', reject);
     server.listen(0, '127.0.0.1', () => {
