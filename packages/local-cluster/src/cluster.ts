@@ -211,10 +211,11 @@ export class Cluster {
     const file = join(this.dir, 'configs', `${service}-${version}.json`);
     writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
     try {
-      await run(process.execPath, [cliBin(), '--redis', this.redisUrl, 'cfg', 'push', `${service}:${version}`, file], { timeout: 20_000 });
+      await run(process.execPath, [cliBin(), '--redis', this.redisUrl, 'cfg', 'push', `${service}:${version}`, file], { timeout: this.opts.startTimeoutMs });
     } catch (err) {
-      const e = err as { stderr?: string };
-      throw new Error(`hydra-cli cfg push ${service}:${version} failed: ${e.stderr?.trim() || errorMessage(err)}`);
+      const e = err as { stderr?: string; killed?: boolean };
+      const why = e.killed ? `no answer within ${this.opts.startTimeoutMs} ms` : e.stderr?.trim() || errorMessage(err);
+      throw new Error(`hydra-cli cfg push ${service}:${version} failed: ${why}`);
     }
   }
 
