@@ -18,7 +18,8 @@ test('the cluster under faults: hosts, a router and Redis die, a rollout and a s
   // 1. A worker host dies: the routers retry its refused connections elsewhere; its presence expires (3 s TTL).
   assert.equal(worker.failed, 0, report);
   assert.ok(worker.sent > 0, report);
-  assert.ok(worker.convergeMs! <= 5000, `its instances should leave every router about 3 s after the kill (presence TTL); ${report}`);
+  // Presence expires 3 s after its last refresh; the listing polls add their own latency on a busy box.
+  assert.ok(worker.convergeMs! <= 6000, `its instances should leave every router about 3 s after the kill (presence TTL); ${report}`);
   // 2. A router dies: at most the requests in flight on it fail.
   assert.ok(router.failed <= router.figures.inFlightAtMost!, report);
   // 3. A rolling update: nothing fails, and the answers switch version for good.
