@@ -59,3 +59,8 @@ export function formatBytes(n: unknown): string {
   if (typeof n !== 'number' || !Number.isFinite(n)) return '-';
   return `${(n / 1048576).toFixed(1)} MB`;
 }
+
+/** For registry reads: a key of the wrong type is left out of the result and named on stderr; the rest is shown. */
+export function warnSkipped(out: Output): (key: string, problem: string) => void {
+  return (key, problem) => out.note(`warning: skipped Redis key ${key}: it ${problem}`);
+}

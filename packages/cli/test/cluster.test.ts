@@ -181,3 +181,35 @@ test('nodes --prune removes long-dead entries only', async () => {
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--older-than "soon" must be a whole number of seconds/);
 });
+
+test('a Redis key of the wrong type is named on stderr and left out; every command still answers', async () => {
+  const badRoutes = 'hydra:service:bogus:service:routes';
+  const badLog = `hydra:service:alpha-service:${alpha[0]!.instanceId}:health:log`;
+  await redis.set(badRoutes, 'x');
+  await redis.del(badLog);
+  await redis.set(badLog, 'x');
+  try {
+    const routes = await run(['routes', '--json']);
+    assert.equal(routes.code, 0, routes.stderr);
+    assert.deepEqual(Object.keys(JSON.parse(routes.stdout) as object), ['alpha-service', 'legacy-svc']);
+    assert.equal(routes.stderr, `warning: skipped Redis key ${badRoutes}: it is a string, not a set\n`);
+
+    const log = await run(['healthlog', 'alpha-service', '--json']);
+    assert.equal(log.code, 0, log.stderr);
+    assert.ok(!(JSON.parse(log.stdout) as Array<{ instanceId: string }>).some((l) => l.instanceId === alpha[0]!.instanceId));
+    assert.equal(log.stderr, `warning: skipped Redis key ${badLog}: it is a string, not a list\n`);
+
+    await redis.del('hydra:service:nodes');
+    await redis.set('hydra:service:nodes', 'x');
+    const nodesWarning = 'warning: skipped Redis key hydra:service:nodes: it is a string, not a hash\n';
+    for (const args of [['nodes'], ['services'], ['health'], ['nodes', '--prune'], ['refresh', 'node', 'list']]) {
+      const r = await run([...args, '--json']);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes(nodesWarning), `${args.join(' ')}: ${r.stderr}`);
+    }
+    assert.deepEqual((await runJson<Array<{ serviceName: string }>>(['services'])).map((s) => s.serviceName).sort(), ['alpha-service', 'gone-service', 'legacy-svc'], 'services still listed');
+  } finally {
+    // Each live instance rewrites its nodes entry within a second.
+    await redis.del([badRoutes, badLog, 'hydra:service:nodes']);
+  }
+});

@@ -12,6 +12,7 @@ import { keys, patterns, parseInstanceKey, parseServiceKey, keyspaceChannel, key
 import type { NodeEntry } from './registry.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
+import { readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 
 const SCAN_COUNT = 1000;
 /** With keyspace events a full resync only repairs what pub/sub may have dropped. */
@@ -46,15 +47,20 @@ function parseNode(raw: string | null | undefined): Instance | undefined {
   }
 }
 
+/**
+ * The one-shot readers below skip a key of the wrong Redis type (a string where
+ * the routes set belongs, say) and tell `onSkip` which it was; the rest is read.
+ */
+
 /** Present instances of one service (exact name match), with their nodes entries. */
-export async function readPresence(redis: RedisClient, svc: string): Promise<Instance[]> {
+export async function readPresence(redis: RedisClient, svc: string, onSkip?: SkippedKeyHandler): Promise<Instance[]> {
   assertServiceName(svc);
   const ids = (await scanKeys(redis, patterns.presenceOf(svc)))
     .map((k) => parseInstanceKey(k, 'presence'))
     .filter((p): p is { service: string; instanceId: string } => p !== null && p.service === svc)
     .map((p) => p.instanceId);
   if (ids.length === 0) return [];
-  const raw = await redis.hmGet(keys.nodes(), ids);
+  const raw = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hmGet(keys.nodes(), ids), [], onSkip);
   return raw.map((r) => parseNode(r)).filter((n): n is Instance => n !== undefined);
 }
 
@@ -87,9 +93,9 @@ export interface NodeStatus extends Instance {
 }
 
 /** Every nodes entry, each marked alive (presence exists) or not; unreadable entries are skipped. */
-export async function readNodes(redis: RedisClient, svc?: string): Promise<NodeStatus[]> {
+export async function readNodes(redis: RedisClient, svc?: string, onSkip?: SkippedKeyHandler): Promise<NodeStatus[]> {
   if (svc !== undefined) assertServiceName(svc);
-  const all = await redis.hGetAll(keys.nodes());
+  const all = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hGetAll(keys.nodes()), {}, onSkip);
   const nodes = Object.values(all).map((raw) => parseNode(raw)).filter((n): n is Instance => n !== undefined && (svc === undefined || n.serviceName === svc));
   if (nodes.length === 0) return [];
   const present = await Promise.all(nodes.map((n) => redis.exists(keys.presence(n.serviceName, n.instanceID))));
@@ -97,13 +103,17 @@ export async function readNodes(redis: RedisClient, svc?: string): Promise<NodeS
   return nodes.map((n, i) => ({ ...n, elapsed: Math.max(0, Math.round((now - Date.parse(n.updatedOn)) / 1000)), alive: present[i] === 1 }));
 }
 
-/** Routes per service: all services, or one. */
-export async function readRoutes(redis: RedisClient, svc?: string): Promise<Record<string, string[]>> {
+/** Routes per service: all services, or one (keyed by service name, so without a prototype). */
+export async function readRoutes(redis: RedisClient, svc?: string, onSkip?: SkippedKeyHandler): Promise<Record<string, string[]>> {
   const names = svc !== undefined
     ? (assertServiceName(svc), [svc])
     : (await scanKeys(redis, patterns.allRoutes)).map((k) => parseServiceKey(k, 'service:routes')).filter((s): s is string => s !== null);
-  const out: Record<string, string[]> = {};
-  for (const name of names.sort()) out[name] = (await redis.sMembers(keys.routes(name))).sort();
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const name of names.sort()) {
+    const key = keys.routes(name);
+    const routes = await readOrSkip(redis, key, 'set', () => redis.sMembers(key), null, onSkip);
+    if (routes) out[name] = routes.sort();
+  }
   return out;
 }
 
@@ -123,12 +133,14 @@ export async function readHealth(redis: RedisClient, svc: string): Promise<Recor
 }
 
 /** The health log of every instance of a service, newest first per instance. */
-export async function readHealthLog(redis: RedisClient, svc: string): Promise<Array<{ instanceId: string; entries: Record<string, unknown>[] }>> {
+export async function readHealthLog(redis: RedisClient, svc: string, onSkip?: SkippedKeyHandler): Promise<Array<{ instanceId: string; entries: Record<string, unknown>[] }>> {
   assertServiceName(svc);
   const logKeys = (await scanKeys(redis, patterns.healthLogOf(svc))).filter((k) => parseInstanceKey(k, 'health:log')?.service === svc);
   const out = [];
   for (const key of logKeys.sort()) {
-    const entries = (await redis.lRange(key, 0, -1)).flatMap((e) => {
+    const stored = await readOrSkip(redis, key, 'list', () => redis.lRange(key, 0, -1), null, onSkip);
+    if (!stored) continue;
+    const entries = stored.flatMap((e) => {
       try {
         return [JSON.parse(e) as Record<string, unknown>];
       } catch {
@@ -184,6 +196,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
   private reconnectTimer?: NodeJS.Timeout;
   private events = false;
   private syncing?: Promise<void>;
+  private readonly skipped: SkippedKeyWarnings;
 
   constructor(
     private readonly redis: RedisClient,
@@ -192,6 +205,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     private readonly logger: Logger,
   ) {
     super();
+    this.skipped = new SkippedKeyWarnings(logger);
   }
 
   async start(): Promise<void> {
@@ -256,7 +270,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     const started = Date.now();
     try {
       const found = (await scanKeys(this.redis, patterns.allPresence)).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
-      const entries = found.length ? await this.redis.hmGet(keys.nodes(), found.map((p) => p.instanceId)) : [];
+      const ids = found.map((p) => p.instanceId);
+      const entries = found.length ? await readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hmGet(keys.nodes(), ids), null, this.skipped.handler) : [];
+      // No addresses to be had: keep the view as it is rather than judge everyone gone.
+      if (entries === null) return;
       const seen = new Set<string>();
       found.forEach((p, i) => {
         const node = parseNode(entries[i]);
@@ -286,7 +303,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
 
   private async fetch(svc: string, id: string): Promise<void> {
     try {
-      const node = parseNode(await this.redis.hGet(keys.nodes(), id));
+      const node = parseNode(await readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hGet(keys.nodes(), id), null, this.skipped.handler));
       // No entry yet: the instance's next heartbeat (1 s) brings another 'set'.
       if (node && node.serviceName === svc) this.add(svc, node);
     } catch (err) {

@@ -19,6 +19,7 @@ import { resolveServiceIP, listenOnServicePort } from './net.js';
 import { HydraError, errorMessage } from './errors.js';
 import type { UMFInput, UMFMessage } from './umf.js';
 import type { Envelope } from './envelope.js';
+import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 
 export interface HydraOptions {
   logger?: Logger;
@@ -37,6 +38,8 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   readonly logger: Logger;
   readonly queues: Queues;
   readonly discovery: Discovery;
+  /** Where this instance's registry reads report a key of the wrong type: one warning per key. */
+  readonly onSkippedKey: SkippedKeyHandler;
   private readonly messenger: Messenger;
   private readonly api: ApiClient;
   private registration?: Registration;
@@ -55,6 +58,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
     this.config = config;
     this.serviceName = config.hydra.serviceName;
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
+    this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
     this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
     this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
     this.messenger.onMessage((m) => void this.emit('message', m));
@@ -235,11 +239,11 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   }
 
   getServiceNodes(serviceName?: string) {
-    return readNodes(this.redis, serviceName);
+    return readNodes(this.redis, serviceName, this.onSkippedKey);
   }
 
   getAllServiceRoutes() {
-    return readRoutes(this.redis);
+    return readRoutes(this.redis, undefined, this.onSkippedKey);
   }
 
   getServiceHealth(serviceName = this.serviceName) {
@@ -247,7 +251,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   }
 
   getServiceHealthLog(serviceName = this.serviceName) {
-    return readHealthLog(this.redis, serviceName);
+    return readHealthLog(this.redis, serviceName, this.onSkippedKey);
   }
 
   // --- stored configs ------------------------------------------------------

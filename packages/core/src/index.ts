@@ -8,6 +8,7 @@ export { parseJsonText, jsonErrorPosition, jsonDepth, assertJsonDepth, MAX_JSON_
 export * from './config-store.js';
 export { connectRedis, closeRedis, describeRedis, redisDatabase, type RedisClient } from './redis.js';
 export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance, type NodeStatus, type ServiceRecord, type DownReason } from './discovery.js';
+export { isWrongType, readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 export { pruneNodes, healthDocument, type NodeEntry, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, DEFAULT_PRUNE_AFTER_S } from './registry.js';
 export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
 export { ApiClient, type ApiRequestOptions } from './http-client.js';

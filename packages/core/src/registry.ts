@@ -11,6 +11,7 @@ import { keys, channels } from './keys.js';
 import { createMessage, toShort } from './umf.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
+import { isWrongType, readOrSkip, reportWrongType, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 
 export const HEARTBEAT_INTERVAL_MS = 1000;
 export const PRESENCE_TTL_S = 3;
@@ -72,8 +73,8 @@ end
 return 0`;
 
 /** Removes nodes entries not updated for `olderThanS` seconds whose presence is gone; returns the ids removed. */
-export async function pruneNodes(redis: RedisClient, olderThanS: number, now = Date.now()): Promise<string[]> {
-  const all = await redis.hGetAll(keys.nodes());
+export async function pruneNodes(redis: RedisClient, olderThanS: number, now = Date.now(), onSkip?: SkippedKeyHandler): Promise<string[]> {
+  const all = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hGetAll(keys.nodes()), {}, onSkip);
   const removed: string[] = [];
   for (const [id, raw] of Object.entries(all)) {
     let entry: Partial<NodeEntry> | undefined;
@@ -96,13 +97,16 @@ export class Registration {
   private lastPrune = 0;
   private routes: string[] = [];
   private active = false;
+  private readonly skipped: SkippedKeyWarnings;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly info: InstanceInfo,
     private readonly logger: Logger,
     private readonly pruneAfterS = DEFAULT_PRUNE_AFTER_S,
-  ) {}
+  ) {
+    this.skipped = new SkippedKeyWarnings(logger);
+  }
 
   nodeEntry(): NodeEntry {
     const i = this.info;
@@ -154,11 +158,14 @@ export class Registration {
         .exec();
       if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
         this.lastPrune = Date.now();
-        const removed = await pruneNodes(this.redis, this.pruneAfterS);
+        const removed = await pruneNodes(this.redis, this.pruneAfterS, Date.now(), this.skipped.handler);
         if (removed.length) this.logger.info({ removed }, 'pruned long-dead entries from hydra:service:nodes');
       }
     } catch (err) {
-      this.logger.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
+      // Presence and health were still written (MULTI runs every command); only the entry
+      // in a nodes key of the wrong type was not. Said once, not every second.
+      if (isWrongType(err)) await reportWrongType(this.redis, keys.nodes(), 'hash', this.skipped.handler);
+      else this.logger.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
     }
   }
 

@@ -2,8 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { readPresence, keys, HydraError } from '../src/index.js';
-import { freshDb, startService, waitFor, redisUrl } from './helpers.js';
+import { readPresence, readRoutes, readHealthLog, readNodes, pruneNodes, keys, HydraError } from '../src/index.js';
+import { freshDb, startService, waitFor, redisUrl, captureLogger } from './helpers.js';
 
 const DB = 3;
 let redis: Awaited<ReturnType<typeof freshDb>>;
@@ -86,4 +86,51 @@ test('a Hydra-style entry with the port as a string is read as a number', async 
   await redis.setEx(keys.presence('strport', id), 3, id);
   const [inst] = await readPresence(redis, 'strport');
   assert.equal(inst!.port, 5099);
+});
+
+test('a key of the wrong type is skipped with one warning naming it; the rest of the registry still reads', async () => {
+  const { logger, lines } = captureLogger();
+  const svc = await startService(DB, 'typed-svc', {}, { logger });
+  const watcher = await startService(DB, 'typed-watcher');
+  try {
+    await svc.registerRoutes(['[get]/v1/typed']);
+    await svc.log('info', 'a log line');
+    await redis.set(keys.routes('bogus'), 'x');
+    await redis.set(keys.healthLog('typed-svc', 'f'.repeat(32)), 'x');
+    const skipped: string[] = [];
+    const onSkip = (key: string, problem: string) => skipped.push(`${key} ${problem}`);
+
+    const routes = await readRoutes(redis, undefined, onSkip);
+    assert.deepEqual(Object.keys(routes), ['typed-svc'], 'the other services are read, the bad key is left out');
+    assert.ok(routes['typed-svc']!.includes('[get]/v1/typed'));
+    const logs = await readHealthLog(redis, 'typed-svc', onSkip);
+    assert.deepEqual(logs.map((l) => l.instanceId), [svc.instanceId]);
+    assert.deepEqual(skipped, [
+      'hydra:service:bogus:service:routes is a string, not a set',
+      `hydra:service:typed-svc:${'f'.repeat(32)}:health:log is a string, not a list`,
+    ]);
+
+    // The nodes hash itself replaced by a string: readers answer empty and say why.
+    skipped.length = 0;
+    await redis.del(keys.nodes());
+    await redis.set(keys.nodes(), 'x');
+    assert.deepEqual(await readNodes(redis, undefined, onSkip), []);
+    assert.deepEqual(await pruneNodes(redis, 0, Date.now(), onSkip), []);
+    assert.deepEqual(await readPresence(redis, 'typed-svc', onSkip), []);
+    assert.deepEqual(skipped, Array(3).fill('hydra:service:nodes is a string, not a hash'));
+    // The heartbeat says so once (not every second), keeps presence alive, and the live view keeps what it knew.
+    await waitFor('the heartbeat warning', () => lines.some((l) => l.key === 'hydra:service:nodes'));
+    const presence = keys.presence('typed-svc', svc.instanceId);
+    const ttlBefore = await redis.pTTL(presence);
+    await waitFor('presence refreshed', async () => (await redis.pTTL(presence)) > ttlBefore);
+    await watcher.discovery.resync();
+    assert.equal(watcher.getServicePresence('typed-svc').length, 1);
+    assert.equal(lines.filter((l) => l.key === 'hydra:service:nodes').length, 1);
+    assert.match(String(lines.find((l) => l.key === 'hydra:service:nodes')!.msg), /skipped Redis key hydra:service:nodes: it is a string, not a hash/);
+  } finally {
+    await redis.del(keys.nodes());
+    await redis.del(keys.routes('bogus'));
+    await svc.close();
+    await watcher.close();
+  }
 });

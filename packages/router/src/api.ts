@@ -174,7 +174,7 @@ export class RouterApi {
     const h = this.d.hydra;
     const items: Record<string, unknown>[] = [];
     for (const svc of h.discovery.liveServices()) {
-      const [health, logs] = await Promise.all([readHealth(h.redis, svc), readHealthLog(h.redis, svc)]);
+      const [health, logs] = await Promise.all([readHealth(h.redis, svc), readHealthLog(h.redis, svc, h.onSkippedKey)]);
       for (const instance of h.discovery.instances(svc)) {
         const healthDoc = health.find((x) => x.instanceID === instance.instanceID) ?? {};
         const log = logs.find((l) => l.instanceId === instance.instanceID)?.entries.slice(0, SERVICE_LOG_LENGTH) ?? [];
@@ -185,7 +185,7 @@ export class RouterApi {
   }
 
   private async listNodes(res: ServerResponse, ctx: AnswerContext): Promise<void> {
-    const nodes = await readNodes(this.d.hydra.redis);
+    const nodes = await readNodes(this.d.hydra.redis, undefined, this.d.hydra.onSkippedKey);
     sendEnvelope(res, 200, { instanceID: this.d.hydra.instanceId, hostname: hostname(), version: ROUTER_VERSION, result: nodes }, ctx);
   }
 

@@ -187,7 +187,7 @@ export class Dashboard {
   /** The cluster as the page shows it: live instances from discovery, dead ones from the nodes hash. */
   async snapshot(): Promise<Snapshot> {
     const { hydra, httpStats, errorStats, routes } = this.d;
-    const nodes = hydra.redis.isReady ? await readNodes(hydra.redis) : [];
+    const nodes = hydra.redis.isReady ? await readNodes(hydra.redis, undefined, hydra.onSkippedKey) : [];
     const live = hydra.discovery.liveServices();
     const names = new Set<string>([...live, ...routes.list().map((r) => r.serviceName)]);
     for (const n of nodes) if (!n.alive && n.elapsed < SHOW_DEAD_S) names.add(n.serviceName);

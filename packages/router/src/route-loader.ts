@@ -4,7 +4,7 @@
  * missed broadcast). Requests never wait on this; they match against the last
  * table loaded.
  */
-import { readRoutes, errorMessage, type RedisClient, type Logger } from '@hydra-ts/core';
+import { readRoutes, errorMessage, SkippedKeyWarnings, type RedisClient, type Logger } from '@hydra-ts/core';
 import { RouteTable, parseRouteString, type RouteEntry } from './route-table.js';
 
 /**
@@ -26,16 +26,20 @@ export class RouteLoader {
   readonly table = new RouteTable();
   /** Registered route strings per service, as stored (for /v1/router/list/routes). */
   private readonly registered = new Map<string, string[]>();
+  /** A routes key of the wrong type is skipped (the other services still load), with one warning. */
+  private readonly skipped: SkippedKeyWarnings;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly selfService: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.skipped = new SkippedKeyWarnings(logger);
+  }
 
   /** Loads one service's routes, or all when `serviceName` is undefined; throws when Redis cannot be read. */
   async load(serviceName?: string): Promise<void> {
-    const routes = await readRoutes(this.redis, serviceName);
+    const routes = await readRoutes(this.redis, serviceName, this.skipped.handler);
     if (serviceName === undefined) {
       this.registered.clear();
       const all = new Map<string, RouteEntry[]>();

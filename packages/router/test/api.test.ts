@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Processes, flushDb, http, waitFor, agent, withRedis, TEST_OUTPUT, ROUTER_BIN } from './helpers.js';
 import { redisUrl, findChromium } from '@hydra-ts/testing';
+import { keys } from '@hydra-ts/core';
 
 const DB = 9;
 const TOKEN = 'f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b';
@@ -272,4 +273,63 @@ test('a bad config field or an unreachable Redis stops the start with a message 
   const noRedis = procs.start('router (no Redis)', ROUTER_BIN, [], { HYDRA_REDIS_URL: 'redis://127.0.0.1:1/0', HYDRA_SERVICE: '{"servicePort":0}' });
   assert.equal(await noRedis.waitExit(15_000), 1);
   assert.match(noRedis.lines.join('\n'), /cannot start: .*Redis at redis:\/\/127\.0\.0\.1:1\/0/);
+});
+
+/** The first snapshot the dashboard's event stream sends. */
+async function firstSnapshot(routerBase: string): Promise<{ services: Array<{ name: string; instances: unknown[] }> }> {
+  const abort = new AbortController();
+  const res = await fetch(`${routerBase}/v1/router/events`, { signal: abort.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before a snapshot: ${text}`);
+      text += Buffer.from(value).toString();
+      const frame = /^data: (.*)$/m.exec(text);
+      if (frame && text.includes('\n\n', frame.index)) return JSON.parse(frame[1]!);
+    }
+  } finally {
+    abort.abort();
+  }
+}
+
+test('a Redis key of the wrong type is skipped with one warning naming it; routing, list/services, list/nodes and the dashboard keep working', async () => {
+  const badRoutes = keys.routes('bogus');
+  await withRedis(DB, (c) => c.set(badRoutes, 'x'));
+  const fresh = await procs.router(DB);
+  let badLog = '';
+  try {
+    assert.equal((await http(`${fresh.base}/v1/api/hello`)).status, 200, 'a router started after the bad key still has every other route');
+    await fresh.proc.waitLine('the warning', (j: Record<string, unknown>) => j.key === badRoutes && /it is a string, not a set/.test(String(j.msg)));
+    assert.equal((await envelopeOf(`${fresh.base}/v1/router/refresh`)).status, 200);
+    await waitFor('a second reload', async () => (await envelopeOf(`${fresh.base}/v1/router/list/routes`)).status === 200);
+    assert.equal(fresh.proc.lines.filter((l) => l.includes(badRoutes)).length, 1, 'one warning, not one per reload');
+
+    const instanceId = ((await envelopeOf(`${fresh.base}/v1/router/list/services`)).body.result as Array<{ serviceName: string; instanceID: string }>).find((s) => s.serviceName === 'api-svc')!.instanceID;
+    badLog = keys.healthLog('api-svc', instanceId);
+    await withRedis(DB, async (c) => {
+      await c.del(badLog);
+      await c.set(badLog, 'x');
+    });
+    const services = await envelopeOf(`${fresh.base}/v1/router/list/services`);
+    assert.equal(services.status, 200);
+    assert.deepEqual((services.body.result as Array<{ instanceID: string; log: unknown[] }>).find((s) => s.instanceID === instanceId)!.log, []);
+
+    await withRedis(DB, async (c) => {
+      await c.del(keys.nodes());
+      await c.set(keys.nodes(), 'x');
+    });
+    const nodes = await envelopeOf(`${fresh.base}/v1/router/list/nodes`);
+    assert.equal(nodes.status, 200);
+    assert.deepEqual(nodes.body.result, []);
+    const snapshot = await firstSnapshot(fresh.base);
+    assert.equal(snapshot.services.find((s) => s.name === 'api-svc')?.instances.length, 1, 'the dashboard shows live instances from discovery');
+    await fresh.proc.waitLine('the nodes warning', (j: Record<string, unknown>) => j.key === keys.nodes() && /it is a string, not a hash/.test(String(j.msg)));
+  } finally {
+    // The heartbeats rewrite the nodes hash within a second of its deletion.
+    await withRedis(DB, (c) => c.del([badRoutes, keys.nodes(), ...(badLog ? [badLog] : [])]));
+    fresh.proc.kill();
+    await fresh.proc.waitExit();
+  }
 });

@@ -9,7 +9,7 @@ import { assertServiceName, DEFAULT_PRUNE_AFTER_S, pruneNodes, readHealth, readH
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { withRedis } from '../connection.js';
-import { formatAge, formatBytes, renderTable } from '../output.js';
+import { formatAge, formatBytes, renderTable, warnSkipped } from '../output.js';
 import { example } from './help.js';
 
 function optionalService(svc: string | undefined): string | undefined {
@@ -47,7 +47,7 @@ export function registerClusterCommands(program: Command, ctx: Context): void {
       const name = optionalService(svc);
       const out = ctx.output(cmd);
       const rows = await withRedis(ctx.target(cmd), async (redis) => {
-        const [services, nodes] = await Promise.all([readServices(redis), readNodes(redis, name)]);
+        const [services, nodes] = await Promise.all([readServices(redis), readNodes(redis, name, warnSkipped(out))]);
         return services
           .filter((s) => name === undefined || s.serviceName === name)
           .map((s) => ({ ...s, instances: nodes.filter((n) => n.alive && n.serviceName === s.serviceName).length }));
@@ -68,10 +68,10 @@ export function registerClusterCommands(program: Command, ctx: Context): void {
       const out = ctx.output(cmd);
       const nodes = await withRedis(ctx.target(cmd), async (redis) => {
         if (opts.prune) {
-          const removed = await pruneNodes(redis, olderThan);
+          const removed = await pruneNodes(redis, olderThan, Date.now(), warnSkipped(out));
           out.note(`pruned ${removed.length} dead ${removed.length === 1 ? 'entry' : 'entries'} not seen for ${formatAge(olderThan)} or more`);
         }
-        return (await readNodes(redis, name)).sort(byServiceThenLiveness);
+        return (await readNodes(redis, name, opts.prune ? undefined : warnSkipped(out))).sort(byServiceThenLiveness);
       });
       out.result(nodes, () =>
         renderTable(
@@ -90,7 +90,7 @@ export function registerClusterCommands(program: Command, ctx: Context): void {
     .action(async (svc: string | undefined, _opts: unknown, cmd: Command) => {
       const name = optionalService(svc);
       const out = ctx.output(cmd);
-      const routes = await withRedis(ctx.target(cmd), (redis) => readRoutes(redis, name));
+      const routes = await withRedis(ctx.target(cmd), (redis) => readRoutes(redis, name, warnSkipped(out)));
       out.result(routes, () =>
         renderTable(
           ['SERVICE', 'METHOD', 'PATH'],
@@ -113,7 +113,7 @@ export function registerClusterCommands(program: Command, ctx: Context): void {
     .action(async (svc: string | undefined, _opts: unknown, cmd: Command) => {
       const name = optionalService(svc);
       const out = ctx.output(cmd);
-      const { health, nodes } = await withRedis(ctx.target(cmd), async (redis) => ({ health: await healthByService(redis, name), nodes: await readNodes(redis, name) }));
+      const { health, nodes } = await withRedis(ctx.target(cmd), async (redis) => ({ health: await healthByService(redis, name), nodes: await readNodes(redis, name, warnSkipped(out)) }));
       // hydra-cli's shape: one array of health documents per service that has any.
       const json = health.filter((s) => s.health.length > 0).map((s) => s.health);
       out.result(json, () => {
@@ -137,7 +137,7 @@ export function registerClusterCommands(program: Command, ctx: Context): void {
     .action(async (svc: string, _opts: unknown, cmd: Command) => {
       assertServiceName(svc, 'service');
       const out = ctx.output(cmd);
-      const logs = await withRedis(ctx.target(cmd), (redis) => readHealthLog(redis, svc));
+      const logs = await withRedis(ctx.target(cmd), (redis) => readHealthLog(redis, svc, warnSkipped(out)));
       out.result(logs, () => {
         const lines = logs.flatMap((l) => l.entries.map((e) => `${l.instanceId} ${String(e.type)} | ${String(e.ts)} PID:${String(e.processID)}: ${String(e.msg ?? e.message ?? '')}`));
         return lines.length ? lines.join('\n') : `(no health log for ${svc})`;

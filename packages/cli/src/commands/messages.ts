@@ -8,6 +8,7 @@ import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { readJsonFile } from '../json-file.js';
 import { withHydra, withRedis } from '../connection.js';
+import { warnSkipped } from '../output.js';
 import { commandGroup, example } from './help.js';
 
 const FROM = 'hydra-cli:/';
@@ -81,7 +82,7 @@ export function registerMessageCommands(program: Command, ctx: Context): void {
     .action(async (service: string | undefined, list: string | undefined, _opts: unknown, cmd: Command) => {
       const out = ctx.output(cmd);
       if (service === 'node' && list === 'list') {
-        const removed = await withRedis(ctx.target(cmd), (redis) => pruneNodes(redis, NODE_LIST_REFRESH_S));
+        const removed = await withRedis(ctx.target(cmd), (redis) => pruneNodes(redis, NODE_LIST_REFRESH_S, Date.now(), warnSkipped(out)));
         return out.result({ removed }, () => `${removed.length} entries removed`);
       }
       if (list !== undefined) throw new CliError(`refresh takes one service name, or "node list"; got "${service} ${list}"`);
