@@ -51,10 +51,11 @@ export const NO_REDIS_HELP =
   'Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), ' +
   'or point to one with HYDRA_REDIS_URL=redis://host:port/15 (or --redis <url>)';
 
-export async function chooseRedis(given: string | undefined, dir: string, timeoutMs = 10_000): Promise<RedisChoice> {
+/** `usualPort` is where a developer's Redis usually answers (a test passes a port where none does). */
+export async function chooseRedis(given: string | undefined, dir: string, { env = process.env, usualPort = 6379, timeoutMs = 10_000 } = {}): Promise<RedisChoice> {
   if (given) return { url: given, origin: 'given' };
-  if (process.env.HYDRA_REDIS_URL) return { url: process.env.HYDRA_REDIS_URL, origin: 'HYDRA_REDIS_URL' };
-  if (await answersPing(6379)) return { url: `redis://127.0.0.1:6379/${HYDRA_DB}`, origin: 'the Redis answering on 127.0.0.1:6379' };
+  if (env.HYDRA_REDIS_URL) return { url: env.HYDRA_REDIS_URL, origin: 'HYDRA_REDIS_URL' };
+  if (await answersPing(usualPort)) return { url: `redis://127.0.0.1:${usualPort}/${HYDRA_DB}`, origin: `the Redis answering on 127.0.0.1:${usualPort}` };
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new Error(NO_REDIS_HELP);
 
   const port = await freePort();
