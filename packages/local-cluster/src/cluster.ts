@@ -175,7 +175,10 @@ export class Cluster {
     if (wantBalancer) {
       if (!haproxyInstalled()) throw new Error(HAPROXY_HELP);
       const routers = this.hosts.filter((h) => h.role === 'manager').map((h) => ({ name: h.name, host: h.ip, port: o.routerPort }));
-      this.balancerChild = startHaproxy(this.dir, o.balancerHost, o.balancerPort, routers);
+      const balancer = (this.balancerChild = startHaproxy(this.dir, o.balancerHost, o.balancerPort, routers));
+      void balancer.exited.then(({ code, signal }) => {
+        if (!this.stopping) this.opts.onEvent(`! haproxy exited on its own (${signal ?? `code ${code}`}); log: ${balancer.logFile}`);
+      });
       try {
         await waitForOk(`${this.balancerUrl}/v1/router/health`, o.startTimeoutMs, this.balancerChild);
       } catch (err) {
