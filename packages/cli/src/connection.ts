@@ -1,10 +1,10 @@
 /**
  * Which Redis a command talks to, and opening it. The first of these wins:
- * `--redis <url>`, HYDRA_REDIS_URL, `--profile <name>`, the active profile of
+ * `--redis <url>`, HYDRA_REDIS_URL (or HYDRA_REDIS_URL_FILE), `--profile <name>`, the active profile of
  * the profile file. A Redis that does not answer within 5 s is reported with
  * its URL, where that URL came from, and how to pick another.
  */
-import { connectRedis, closeRedis, defaultLogger, describeRedis, isHydraError, Hydra, type RedisClient, type Logger } from '@hydra-ts/core';
+import { connectRedis, closeRedis, defaultLogger, describeRedis, errorMessage, isHydraError, redisUrlFromEnv, Hydra, type RedisClient, type Logger } from '@hydra-ts/core';
 import { CliError, EXIT } from './errors.js';
 import { ProfileStore, profileUrl } from './profiles.js';
 
@@ -32,9 +32,22 @@ function checkUrl(url: string, source: string): string {
   return url;
 }
 
+/** HYDRA_REDIS_URL, or the secret file HYDRA_REDIS_URL_FILE names, read by core's rule. */
+function envUrl(env: NodeJS.ProcessEnv): Target | undefined {
+  const source = env.HYDRA_REDIS_URL_FILE ? `HYDRA_REDIS_URL_FILE ${env.HYDRA_REDIS_URL_FILE}` : 'HYDRA_REDIS_URL';
+  let url: string | undefined;
+  try {
+    url = redisUrlFromEnv(env);
+  } catch (err) {
+    throw new CliError(errorMessage(err));
+  }
+  return url ? { url: checkUrl(url, source), source } : undefined;
+}
+
 export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv, store: ProfileStore): Target {
   if (options.redis) return { url: checkUrl(options.redis, '--redis'), source: '--redis' };
-  if (env.HYDRA_REDIS_URL) return { url: checkUrl(env.HYDRA_REDIS_URL, 'HYDRA_REDIS_URL'), source: 'HYDRA_REDIS_URL' };
+  const fromEnv = envUrl(env);
+  if (fromEnv) return fromEnv;
   if (options.profile) return { url: profileUrl(store.get(options.profile)), source: `profile "${options.profile}"` };
   const { name, profile } = store.active();
   if (!profile) {

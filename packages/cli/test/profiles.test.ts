@@ -177,6 +177,18 @@ test('--redis beats HYDRA_REDIS_URL, which beats --profile and the active profil
   assert.deepEqual(await names(['services', '--redis', redisUrl(OTHER_DB)], { HYDRA_REDIS_URL: redisUrl(DB) }), ['in-db-twelve']);
 });
 
+test('HYDRA_REDIS_URL_FILE (a secret file) counts as HYDRA_REDIS_URL; a missing file is named', async () => {
+  const h = home();
+  await cli(['config', 'twelve', '--url', redisUrl(OTHER_DB)], { home: h });
+  const secret = join(h, 'hydra_redis_url');
+  writeFileSync(secret, `${redisUrl(DB)}\n`);
+  const names = (await cliJson<Array<{ serviceName: string }>>(['services'], { home: h, env: { HYDRA_REDIS_URL_FILE: secret } })).map((s) => s.serviceName);
+  assert.deepEqual(names, ['in-db-eleven']);
+  const r = await cli(['services'], { home: h, env: { HYDRA_REDIS_URL_FILE: join(h, 'missing') } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot read HYDRA_REDIS_URL_FILE .*missing/);
+});
+
 test('HYDRA_CLI_CONFIG names another profile file', async () => {
   const h = home();
   const file = join(h, 'profiles.json');

@@ -1,8 +1,9 @@
 /**
  * Service configuration: from an object, a JSON file, or the environment exactly
  * as Hydra reads it (HYDRA_REDIS_URL, HYDRA_SERVICE), plus hydra-ts's per-instance
- * address (HYDRA_SERVICE_IP, HYDRA_SERVICE_PORT). Validated once, at start, with
- * errors that name the field.
+ * address (HYDRA_SERVICE_IP, HYDRA_SERVICE_PORT) and HYDRA_REDIS_URL_FILE for a URL
+ * kept in an orchestrator's secret. Validated once, at start, with errors that name
+ * the field.
  */
 import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -76,6 +77,27 @@ export async function readJsonFile(path: string): Promise<unknown> {
   return parseJsonText(text, `config file ${path}`);
 }
 
+/**
+ * The Redis URL the environment names, or undefined: HYDRA_REDIS_URL itself, or the
+ * content of the file HYDRA_REDIS_URL_FILE names (an orchestrator's secret such as
+ * /run/secrets/hydra_redis_url, so the password is never in the environment or the
+ * image). Setting both is refused: which one wins would be a guess.
+ */
+export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const file = env.HYDRA_REDIS_URL_FILE;
+  if (!file) return env.HYDRA_REDIS_URL || undefined;
+  if (env.HYDRA_REDIS_URL) throw configError('HYDRA_REDIS_URL and HYDRA_REDIS_URL_FILE are both set: keep one');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw configError(`cannot read HYDRA_REDIS_URL_FILE ${file}: ${(err as Error).message}`);
+  }
+  const url = text.trim();
+  if (!url) throw configError(`HYDRA_REDIS_URL_FILE ${file} is empty: it should hold a redis:// URL`);
+  return url;
+}
+
 /** `<svc>:<version>` → parts, or a coded error naming the label. */
 export function parseConfigLabel(label: string): { serviceName: string; version: string } {
   const parts = label.split(':');
@@ -111,7 +133,7 @@ function parseServiceEnv(raw: string): ServiceEnv {
 /**
  * Resolves the config document a service starts with: the given object or file,
  * Hydra's defaults, then the environment on top. With HYDRA_SERVICE=<svc>:<version>
- * the whole document comes from Redis (HYDRA_REDIS_URL says which).
+ * the whole document comes from Redis (HYDRA_REDIS_URL or HYDRA_REDIS_URL_FILE says which).
  */
 export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.ProcessEnv; loadStored?: StoredConfigLoader } = {}): Promise<ConfigDocument> {
   const env = options.env ?? process.env;
@@ -124,14 +146,15 @@ export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.P
     doc = structuredClone(source) as Record<string, unknown>;
   }
 
+  const envRedisUrl = redisUrlFromEnv(env);
   const serviceEnv = env.HYDRA_SERVICE ? parseServiceEnv(env.HYDRA_SERVICE) : undefined;
   if (serviceEnv?.kind === 'stored') {
-    if (!env.HYDRA_REDIS_URL) throw configError(`HYDRA_SERVICE=${serviceEnv.label} loads the config from Redis and needs HYDRA_REDIS_URL`);
+    if (!envRedisUrl) throw configError(`HYDRA_SERVICE=${serviceEnv.label} loads the config from Redis and needs HYDRA_REDIS_URL (or HYDRA_REDIS_URL_FILE)`);
     if (!options.loadStored) throw configError('loading a stored config needs a Redis loader');
     const { serviceName, version } = parseConfigLabel(serviceEnv.label);
-    const stored = await options.loadStored(env.HYDRA_REDIS_URL, serviceName, version);
+    const stored = await options.loadStored(envRedisUrl, serviceName, version);
     if (stored === null || stored === undefined) {
-      throw configError(`no stored config ${serviceName}:${version} in ${redactUrl(env.HYDRA_REDIS_URL)} (push one with: hydra-cli cfg push ${serviceName}:${version} config.json)`);
+      throw configError(`no stored config ${serviceName}:${version} in ${redactUrl(envRedisUrl)} (push one with: hydra-cli cfg push ${serviceName}:${version} config.json)`);
     }
     if (!isObject(stored)) throw configError(`stored config ${serviceEnv.label} is not a JSON object`);
     doc = stored;
@@ -146,7 +169,7 @@ export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.P
     redis: { url: DEFAULT_REDIS_URL },
     ...((doc.hydra as Record<string, unknown>) ?? {}),
   };
-  if (env.HYDRA_REDIS_URL) hydra.redis = { url: env.HYDRA_REDIS_URL };
+  if (envRedisUrl) hydra.redis = { url: envRedisUrl };
   if (serviceEnv?.kind === 'partial') Object.assign(hydra, serviceEnv.values);
   Object.assign(hydra, instanceAddress(env));
   return { ...doc, hydra: validateHydraConfig(hydra) };

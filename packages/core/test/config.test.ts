@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
+import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, redisUrlFromEnv, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
 import { freshDb, redisUrl, quietLogger } from './helpers.js';
 import { freePort } from '@hydra-ts/testing';
 
@@ -82,6 +82,26 @@ test('HYDRA_SERVICE_IP and HYDRA_SERVICE_PORT give one instance its address over
   }
 });
 
+test('HYDRA_REDIS_URL_FILE: the URL comes from a file (a Swarm or Kubernetes secret), trimmed; a bad file is named', async () => {
+  const secret = join(dir, 'hydra_redis_url');
+  writeFileSync(secret, 'redis://:s3cret@127.0.0.1:6379/4\n');
+  const doc = await loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_REDIS_URL_FILE: secret } });
+  assert.deepEqual(doc.hydra.redis, { url: 'redis://:s3cret@127.0.0.1:6379/4' });
+  assert.equal(redisUrlFromEnv({ HYDRA_REDIS_URL_FILE: secret }), 'redis://:s3cret@127.0.0.1:6379/4');
+  assert.equal(redisUrlFromEnv({ HYDRA_REDIS_URL: 'redis://127.0.0.1:6379/2' }), 'redis://127.0.0.1:6379/2');
+  assert.equal(redisUrlFromEnv({}), undefined);
+
+  const svc = { hydra: { serviceName: 'svc' } };
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: join(dir, 'no-such-secret') } }), isConfigError(/cannot read HYDRA_REDIS_URL_FILE .*no-such-secret/));
+  const empty = join(dir, 'empty-secret');
+  writeFileSync(empty, '\n');
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: empty } }), isConfigError(/HYDRA_REDIS_URL_FILE .*empty-secret is empty/));
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: secret, HYDRA_REDIS_URL: 'redis://127.0.0.1:6379/2' } }), isConfigError(/both set/));
+  const notUrl = join(dir, 'not-a-url');
+  writeFileSync(notUrl, 'http://127.0.0.1:6379');
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: notUrl } }), isConfigError(/hydra\.redis\.url must start with redis:\/\//));
+});
+
 test('each wrong field is named', async () => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{}, /hydra\.serviceName is required/],
@@ -118,6 +138,14 @@ test('HYDRA_SERVICE=<svc>:<version> loads the whole document from Redis', async 
       assert.deepEqual(hydra.config.feature, { on: true });
     } finally {
       await hydra.close();
+    }
+    const secret = join(dir, 'stored-redis-url');
+    writeFileSync(secret, redisUrl(DB));
+    const fromSecret = await Hydra.create(undefined, { env: { HYDRA_REDIS_URL_FILE: secret, HYDRA_SERVICE: 'stored-svc:1.0.0' }, logger: quietLogger() });
+    try {
+      assert.equal(fromSecret.config.hydra.servicePort, 5005, 'the stored document is found through the URL in the file');
+    } finally {
+      await fromSecret.close();
     }
     await assert.rejects(
       Hydra.create(undefined, { env: { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: 'stored-svc:9.9.9' }, logger: quietLogger() }),
