@@ -1,3 +1,3 @@
-export { createService, hydraOf, DEFAULT_JSON_LIMIT, type ExpressService, type ExpressServiceOptions } from './service.js';
+export { createService, hydraOf, DEFAULT_JSON_LIMIT, HEALTH_PATH, type ExpressService, type ExpressServiceOptions } from './service.js';
 export * from './responses.js';
 export { routeStrings } from './routes.js';

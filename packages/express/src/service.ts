@@ -11,6 +11,12 @@ import { sendResponse } from './responses.js';
 import { routeStrings } from './routes.js';
 
 export const DEFAULT_JSON_LIMIT = '100kb';
+/**
+ * Path answered for container health checks (Docker HEALTHCHECK, Kubernetes probes).
+ * It is not published to Redis, so routers never list it; once close() starts, the
+ * port refuses new connections and the check fails.
+ */
+export const HEALTH_PATH = '/health';
 /** How long close() lets in-flight requests finish before cutting connections. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
@@ -83,6 +89,12 @@ export async function createService(config: ConfigSource, options: ExpressServic
     // While draining, tell keep-alive clients to reconnect elsewhere.
     if (closing) res.setHeader('connection', 'close');
     next();
+  });
+  app.get(HEALTH_PATH, (_req, res) => {
+    const h = hydra.config.hydra;
+    sendResponse(res, 200, {
+      result: { serviceName: hydra.serviceName, instanceID: hydra.instanceId, version: h.serviceVersion, redis: hydra.redis.isReady ? 'connected' : 'disconnected', uptimeSeconds: process.uptime() },
+    });
   });
   // The depth check sees the raw bytes before parsing: a body nested thousands deep parses,
   // but answering with it (JSON.stringify) would overflow the stack.

@@ -56,6 +56,22 @@ test('routes are published with their HTTP methods and mount paths', async () =>
   }
 });
 
+test('GET /health answers for container health checks and is not published as a route', async () => {
+  const svc = await start();
+  try {
+    const res = await fetch(url(svc, '/health'));
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { result: { serviceName: string; instanceID: string; redis: string } };
+    assert.equal(body.result.serviceName, 'things-svc');
+    assert.equal(body.result.instanceID, svc.hydra.instanceId);
+    assert.equal(body.result.redis, 'connected');
+    const routes = await redis.sMembers(keys.routes('things-svc'));
+    assert.ok(!routes.some((r) => r.includes('health')), `no health route published: ${routes.join(' ')}`);
+  } finally {
+    await svc.close();
+  }
+});
+
 test('bad input gets an envelope naming the problem, and the service keeps serving', async () => {
   const svc = await start({ bodyParser: { json: { limit: '1kb' } } });
   try {
