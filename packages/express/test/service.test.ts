@@ -128,6 +128,19 @@ test('a body nested thousands deep (under the size limit) is answered 400, not 5
   }
 });
 
+test('without bodyParser config, the JSON body limit is 100 kB: a 200 kB body is answered 413', async () => {
+  const svc = await start();
+  try {
+    const big = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(200 * 1024) }) });
+    assert.equal(big.status, 413);
+    assert.match((await big.json()).result.reason, /exceeds the 102400 byte limit/);
+    const small = await fetch(url(svc, '/v1/things'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(90 * 1024) }) });
+    assert.equal(small.status, 200);
+  } finally {
+    await svc.close();
+  }
+});
+
 test('close(): presence goes first, the request in flight still completes, then the port is released', async () => {
   const svc = await start();
   const presence = keys.presence('things-svc', svc.hydra.instanceId);
