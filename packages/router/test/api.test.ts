@@ -153,6 +153,13 @@ test('the router token protects the API (query or bearer), but not the health ch
   assert.equal(denied.status, 401);
   assert.match(denied.body.result.reason, /needs the router token/);
   assert.equal((await http(`${secured}/v1/router/list/routes?token=wrong-${TOKEN}`)).status, 401);
+  // Wrong tokens of the right length (last character changed, all changed), by query and by Bearer header.
+  const sameLength = [`${TOKEN.slice(0, -1)}${TOKEN.endsWith('0') ? '1' : '0'}`, 'x'.repeat(TOKEN.length)];
+  for (const wrong of sameLength) {
+    assert.equal(wrong.length, TOKEN.length);
+    assert.equal((await http(`${secured}/v1/router/list/routes?token=${wrong}`)).status, 401, `query ${wrong}`);
+    assert.equal((await http(`${secured}/v1/router/list/routes`, { headers: { authorization: `Bearer ${wrong}` } })).status, 401, `bearer ${wrong}`);
+  }
   assert.equal((await http(`${secured}/v1/router/list/routes?token=${TOKEN}`)).status, 200);
   assert.equal((await http(`${secured}/v1/router/stats`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
   assert.equal((await http(`${secured}/metrics`)).status, 401);
