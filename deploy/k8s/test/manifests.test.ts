@@ -71,12 +71,16 @@ for (const [name, objects] of [['base', base], ['production', production]] as co
       assert.deepEqual(unknownFieldErrors(objects), []);
     });
 
-    it('commits no Secret: the Redis URL comes from the Secret hydra-redis, key url', () => {
+    it('commits no Secret: every container reads the Redis URL from the Secret hydra-redis, mounted as a file', () => {
       assert.ok(!objects.some((o) => o.kind === 'Secret'));
       for (const w of workloads(objects)) {
-        for (const c of w.spec.template.spec.containers) {
-          const env = c.env.find((e: any) => e.name === 'HYDRA_REDIS_URL');
-          assert.deepEqual(env, { name: 'HYDRA_REDIS_URL', valueFrom: { secretKeyRef: { name: 'hydra-redis', key: 'url' } } }, w.metadata.name);
+        const pod = w.spec.template.spec;
+        const volume = pod.volumes.find((v: any) => v.secret);
+        assert.deepEqual(volume.secret, { secretName: 'hydra-redis', defaultMode: 0o440 }, w.metadata.name);
+        assert.equal(pod.securityContext.fsGroup, 1000, 'the file\'s group is the containers\' group');
+        for (const c of pod.containers) {
+          assert.deepEqual(c.env.find((e: any) => e.name.startsWith('HYDRA_REDIS_URL')), { name: 'HYDRA_REDIS_URL_FILE', value: '/run/secrets/hydra-redis/url' }, `${w.metadata.name} ${c.name}`);
+          assert.deepEqual(c.volumeMounts.find((m: any) => m.name === volume.name), { name: volume.name, mountPath: '/run/secrets/hydra-redis', readOnly: true });
         }
       }
     });
@@ -143,22 +147,24 @@ describe('production', () => {
       const hydraService = c.env.find((e: any) => e.name === 'HYDRA_SERVICE').value as string;
       const config = JSON.parse(readFileSync(join(K8S_DIR, 'base', 'config', `${name}.json`), 'utf8'));
       assert.equal(hydraService, `${name}:${config.hydra.serviceVersion}`);
-      // the port the stored config listens on is the one probed
+      // the port the stored config listens on is the one probed, on the service's /health
       assert.equal(c.ports[0].containerPort, config.hydra.servicePort);
-      assert.deepEqual(c.readinessProbe.tcpSocket, { port: 'http' });
+      for (const probe of [c.readinessProbe, c.livenessProbe]) assert.deepEqual(probe.httpGet, { path: '/health', port: 'http' });
     }
   });
 
   it('pushes each service\'s config with hydra-cli cfg push from the generated ConfigMap', () => {
     const job = find(production, 'Job', 'hydra-config');
     const pod = job.spec.template.spec;
-    const script = pod.containers[0].command.join(' ');
     const configMap = production.find((o) => o.kind === 'ConfigMap') as Obj;
-    assert.equal(pod.volumes[0].configMap.name, configMap.metadata.name);
-    for (const name of SERVICES) {
-      const config = JSON.parse(configMap.data[`${name}.json`]);
-      assert.equal(config.hydra.serviceName, name);
-      assert.ok(script.includes(`hydra-cli cfg push ${name}:${config.hydra.serviceVersion} /config/${name}.json`), script);
+    assert.equal(pod.volumes.find((v: any) => v.configMap).configMap.name, configMap.metadata.name);
+    assert.deepEqual(pod.containers.map((c: any) => c.name), SERVICES);
+    for (const c of pod.containers) {
+      const config = JSON.parse(configMap.data[`${c.name}.json`]);
+      assert.equal(config.hydra.serviceName, c.name);
+      assert.equal(c.image, 'registry.example.com/hydra/hydra-cli:0.1.0');
+      assert.deepEqual(c.args, ['cfg', 'push', `${c.name}:${config.hydra.serviceVersion}`, `/config/${c.name}.json`]);
+      assert.deepEqual(c.volumeMounts[0], { name: 'configs', mountPath: '/config', readOnly: true });
     }
   });
 
