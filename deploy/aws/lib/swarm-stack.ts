@@ -144,9 +144,11 @@ export class SwarmStack extends Stack {
       description: 'what to run next (deploy/aws/README.md)',
       value: Fn.join('', [
         'ssh ec2-user@', firstIp, ' docker node ls ; ',
-        'scp deploy/swarm/stack.yml ec2-user@', firstIp, ': ; ',
-        'ssh ec2-user@', firstIp, ' \'docker run --rm -e HYDRA_REDIS_URL hydra-cli cfg push hello-service:0.0.2 config.json\' ; ',
-        'ssh ec2-user@', firstIp, ' \'docker stack deploy -c stack.yml hydra\' ; ',
+        'scp deploy/swarm/stack.yml deploy/swarm/configs/*.json ec2-user@', firstIp, ': ; ',
+        'on it: export REGISTRY=<your registry> ; docker network create --driver overlay --subnet 198.19.160.0/24 hydra-net ; ',
+        'printf %s "$HYDRA_REDIS_URL" | docker secret create hydra_redis_url - ; ',
+        'docker run --rm -e HYDRA_REDIS_URL -v "$PWD:/configs:ro" $REGISTRY/hydra-cli:0.1.0 cfg push hello-service:0.0.2 /configs/hello-service.json (and each config) ; ',
+        'docker stack deploy --with-registry-auth -c stack.yml hydra ; ',
         'curl http://', lb.loadBalancerDnsName, ROUTER_HEALTH_PATH,
       ]),
     });

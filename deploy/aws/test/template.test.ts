@@ -290,7 +290,7 @@ describe('outputs', () => {
     template.hasOutput('RedisUrl', Match.anyValue());
     template.hasOutput('JoinTokenPath', { Value: '/hydra/HydraSwarm/swarm' });
     const next = JSON.stringify(template.toJSON().Outputs.NextSteps.Value);
-    for (const command of ['docker node ls', 'hydra-cli cfg push', 'docker stack deploy', '/v1/router/health']) {
+    for (const command of ['docker node ls', 'docker secret create hydra_redis_url', 'hydra-cli:0.1.0 cfg push hello-service:0.0.2', 'docker stack deploy', '/v1/router/health']) {
       assert.ok(next.includes(command), `NextSteps mentions ${command}`);
     }
   });
