@@ -44,6 +44,12 @@ export interface RouterSettings {
   /** Messages for a WebSocket client that is away: how many and for how long they are kept. */
   wsQueueMax: number;
   wsQueueTtlS: number;
+  /** Largest WebSocket message (bytes; a bigger one closes the connection with 1009). */
+  wsMaxPayload: number;
+  /** Bytes of incomplete WebSocket messages the router holds over all connections (then 1013). */
+  wsMaxBuffered: number;
+  /** Messages a second one WebSocket connection may send (then 1008). */
+  wsMessageRate: number;
   /** Peers whose X-Forwarded-For is believed (addresses and CIDR networks); [] = nobody's. */
   trustedProxies: string[];
 }
@@ -67,6 +73,9 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   signatureSharedSecret: '',
   wsQueueMax: 100,
   wsQueueTtlS: 300,
+  wsMaxPayload: 1024 * 1024,
+  wsMaxBuffered: 64 * 1024 * 1024,
+  wsMessageRate: 100,
   trustedProxies: [],
 };
 
@@ -97,6 +106,9 @@ export const RANGES = {
   workers: { min: 1, max: 32, integer: true },
   wsQueueMax: { min: 1, max: 10_000, integer: true },
   wsQueueTtl: { min: 1, max: 7 * 24 * 3600, integer: true, unit: 'seconds' },
+  wsMaxPayload: { min: 1024, max: 64 * 1024 ** 2, integer: true, unit: 'bytes' },
+  wsMaxBuffered: { min: 64 * 1024, max: 4 * 1024 ** 3, integer: true, unit: 'bytes' },
+  wsMessageRate: { min: 1, max: 100_000, unit: 'messages a second' },
 } satisfies Record<string, Range>;
 
 function num(doc: Record<string, unknown>, field: keyof typeof RANGES, fallback: number): number {
@@ -168,6 +180,9 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     signatureSharedSecret: str(doc, 'signatureSharedSecret', ''),
     wsQueueMax: num(doc, 'wsQueueMax', DEFAULT_SETTINGS.wsQueueMax),
     wsQueueTtlS: num(doc, 'wsQueueTtl', DEFAULT_SETTINGS.wsQueueTtlS),
+    wsMaxPayload: num(doc, 'wsMaxPayload', DEFAULT_SETTINGS.wsMaxPayload),
+    wsMaxBuffered: num(doc, 'wsMaxBuffered', DEFAULT_SETTINGS.wsMaxBuffered),
+    wsMessageRate: num(doc, 'wsMessageRate', DEFAULT_SETTINGS.wsMessageRate),
     trustedProxies: networks(doc, 'trustedProxies'),
   };
   if (settings.forceMessageSignature && !settings.signatureSharedSecret) {

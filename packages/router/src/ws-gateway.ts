@@ -28,6 +28,7 @@ import type { RouterToken } from './router-token.js';
 import type { ClientSecrets } from './client-secrets.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import { duplicateHost } from './headers.js';
+import { WsLimits } from './ws-limits.js';
 
 /** Router-to-router notice: "a client's queue has messages; whoever holds the client, hand them over". */
 export const DELIVER_TYPE = 'ws.deliver';
@@ -53,6 +54,7 @@ export interface WsGatewayDeps {
 
 export class WsGateway {
   private readonly wss: WebSocketServer;
+  private readonly limits: WsLimits;
   private readonly clients = new Map<string, WebSocket>();
   private readonly ids = new WeakMap<WebSocket, string>();
   /** The address each socket connects from (its greeting says it again after a reconnect). */
@@ -61,7 +63,8 @@ export class WsGateway {
 
   constructor(private readonly d: WsGatewayDeps) {
     this.self = `${d.hydra.instanceId}@${d.hydra.serviceName}:/`;
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: d.settings.bodyLimitBytes });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: d.settings.wsMaxPayload });
+    this.limits = new WsLimits(d.settings);
   }
 
   attach(server: Server): void {
@@ -71,7 +74,7 @@ export class WsGateway {
       if (!this.d.token.admits(req)) {
         return refuseUpgrade(socket, 401, 'this router needs the router token for WebSocket connections: add ?token=<routerToken> or an "Authorization: Bearer <routerToken>" header', 'WWW-Authenticate: Bearer\r\n');
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, socket));
     });
   }
 
@@ -80,13 +83,16 @@ export class WsGateway {
     return this.clients.size;
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+  private onConnection(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
     const query = new URL(req.url ?? '/', 'http://router').searchParams;
     const asked = query.get('id');
     const resumes = asked !== null && isInstanceId(asked) && this.d.secrets.verify(asked, query.get('secret'));
     const ip = this.d.proxies.clientAddress(req);
     this.ips.set(ws, ip);
-    ws.on('message', (data, isBinary) => void this.onFrame(ws, data, isBinary));
+    this.limits.track(ws, socket);
+    ws.on('message', (data, isBinary) => {
+      if (this.limits.admit(ws, socket)) void this.onFrame(ws, data, isBinary);
+    });
     ws.on('close', () => this.unbind(ws));
     ws.on('error', (err) => this.d.logger.debug({ client: this.ids.get(ws), err: errorMessage(err) }, 'WebSocket error'));
     void this.bind(ws, resumes ? asked : newClientId(), asked === null || resumes ? undefined : NO_RESUME);

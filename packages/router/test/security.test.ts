@@ -16,6 +16,7 @@ import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
 
 const DB = 13;
 const TOKEN = 'the-router-token-0123456789';
+const WS_LIMITS = { wsMaxPayload: 65_536, wsMaxBuffered: 131_072, wsMessageRate: 20 };
 const procs = new Processes();
 const dir = mkdtempSync(join(tmpdir(), 'router-security-'));
 let open = { base: '', port: 0, instanceId: '' };
@@ -31,8 +32,8 @@ function config(name: string, doc: Record<string, unknown>): string {
 before(async () => {
   await flushDb(DB);
   [open, guarded] = await Promise.all([
-    procs.router(DB, { config: config('open', {}) }),
-    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'] }) }),
+    procs.router(DB, { config: config('open', { wsMessageRate: 100_000 }) }),
+    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'], ...WS_LIMITS }) }),
   ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
   await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
@@ -239,4 +240,66 @@ test("the greeting's ip believes X-Forwarded-For only from trustedProxies", asyn
   assert.equal(trusted.hello!.bdy.ip, '198.18.7.7', 'from a trusted proxy: the right-most untrusted hop');
   untrusted.ws!.close();
   trusted.ws!.close();
+});
+
+/**
+ * Opens a raw WebSocket (handshake by hand) and sends the start of one text frame that
+ * declares `declared` bytes but carries only `sent`: the router must buffer it. `closeCode`
+ * resolves with the code of the close frame the router sends (0 if it just hangs up).
+ */
+async function partialFrame(port: number, declared: number, sent: number): Promise<{ closeCode: Promise<number>; socket: ReturnType<typeof connect> }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write(`GET /?token=${TOKEN} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.alloc(16, 1).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.once('data', (d) => (/^HTTP\/1\.1 101/.test(d.toString()) ? resolve() : reject(new Error(d.toString()))));
+    });
+  });
+  const closeCode = new Promise<number>((resolve) => {
+    let got = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      // Server frames are unmasked; a close frame is 0x88, then its length, then the code.
+      const at = got.indexOf(0x88);
+      if (at >= 0 && got.length >= at + 4) resolve(got.readUInt16BE(at + 2));
+    });
+    socket.on('close', () => resolve(0));
+    socket.on('error', () => undefined);
+  });
+  const header = Buffer.from([0x81, 0x80 | 126, declared >> 8, declared & 0xff, 1, 2, 3, 4]);
+  socket.write(Buffer.concat([header, Buffer.alloc(sent, 0x61)]));
+  return { closeCode, socket };
+}
+
+test('WebSocket memory is bounded: over wsMaxPayload closes with 1009, over wsMessageRate with 1008, over wsMaxBuffered in total with 1013', async () => {
+  const url = wsUrl(guarded.base, `?token=${TOKEN}`);
+  const closeOf = (ws: WebSocket) => new Promise<[number, string]>((resolve) => ws.once('close', (code, reason) => resolve([code, reason.toString()])));
+
+  const big = await wsOpen(url);
+  const bigClosed = closeOf(big.ws!);
+  big.ws!.send(JSON.stringify({ to: 'sec-svc:/', frm: 'client:/', bdy: { pad: 'x'.repeat(WS_LIMITS.wsMaxPayload) } }));
+  assert.equal((await bigClosed)[0], 1009);
+
+  const fast = await wsOpen(url);
+  const fastClosed = closeOf(fast.ws!);
+  for (let i = 0; i < 10 * WS_LIMITS.wsMessageRate; i++) fast.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'ping', bdy: {} }));
+  const [code, reason] = await fastClosed;
+  assert.equal(code, 1008);
+  assert.match(reason, /more than 20 messages a second \(wsMessageRate\)/);
+
+  // Three connections each hold 50 KB of an unfinished 60 KB message (each under
+  // wsMaxPayload): together they pass wsMaxBuffered, and the one that does is closed.
+  const partial = [];
+  for (let i = 0; i < 3; i++) partial.push(await partialFrame(guarded.port, 60_000, 50_000));
+  const codes: number[] = [];
+  for (const p of partial) void p.closeCode.then((c) => codes.push(c));
+  await waitFor('a connection closed with 1013', () => codes.includes(1013));
+  for (const p of partial) p.socket.destroy();
+
+  // The router goes on serving WebSocket clients.
+  const after = await wsOpen(url);
+  after.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'ping', bdy: {} }));
+  await waitFor('pong', () => after.frames.some((f) => f.typ === 'pong'));
+  after.ws!.close();
 });
