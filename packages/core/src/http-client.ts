@@ -33,7 +33,11 @@ export class ApiClient {
   /** instanceID → time until which it is passed over after refusing a connection. */
   private readonly benched = new Map<string, number>();
 
-  constructor(private readonly discovery: Discovery) {
+  /**
+   * `refusal` names why an instance may not be called (e.g. a router refusing its own
+   * address or the Redis server's as an upstream); such instances are passed over.
+   */
+  constructor(private readonly discovery: Discovery, private readonly refusal?: (instance: Instance) => string | undefined) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 
@@ -74,6 +78,11 @@ export class ApiClient {
         return envelopeWithReason(503, `An instance of ${route.serviceName} is unavailable: ${lastError}`);
       }
       tried.add(instance.instanceID);
+      const refused = this.refusal?.(instance);
+      if (refused) {
+        lastError = `instance ${instance.instanceID} refused as an upstream: ${refused}`;
+        continue;
+      }
       try {
         return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
       } catch (err) {

@@ -29,6 +29,8 @@ export interface HydraOptions {
   pruneNodesAfterS?: number;
   /** How long a taken queue message may stay in progress before it is redelivered. */
   queueVisibilityTimeoutMs?: number;
+  /** Why an instance may not be called by makeAPIRequest (undefined = it may); see ApiClient. */
+  upstreamRefusal?: (instance: Instance) => string | undefined;
 }
 
 export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
@@ -63,7 +65,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
     this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
     this.messenger.onMessage((m) => void this.emit('message', m));
     this.queues = new Queues(redis);
-    this.api = new ApiClient(this.discovery);
+    this.api = new ApiClient(this.discovery, options.upstreamRefusal);
   }
 
   /**

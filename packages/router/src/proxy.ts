@@ -96,7 +96,7 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /** The headers an instance sees: the client's, minus hop-by-hop ones, plus X-Forwarded-* and the request id. */
-export function forwardHeaders(req: IncomingMessage, requestId: string): Record<string, string | string[]> {
+export function forwardHeaders(req: IncomingMessage, requestId: string, via: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const h = req.headers;
   const named = connectionNamed(h.connection);
@@ -111,6 +111,8 @@ export function forwardHeaders(req: IncomingMessage, requestId: string): Record<
   const host = (h['x-forwarded-host'] as string | undefined) ?? h.host;
   if (host) out['x-forwarded-host'] = host;
   out[REQUEST_ID] = requestId;
+  const priorVia = h.via;
+  out.via = priorVia ? `${priorVia}, ${via}` : via;
   return out;
 }
 
@@ -123,6 +125,8 @@ function responseHeaders(headers: IncomingHttpHeaders, ctx: AnswerContext): Outg
 }
 
 export interface ProxyRequest {
+  /** The router's Via entry, appended to the client's (loop detection). */
+  via: string;
   req: IncomingMessage;
   res: ServerResponse;
   serviceName: string;
@@ -171,7 +175,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
     private readonly logger: Logger,
   ) {
     this.method = r.req.method ?? 'GET';
-    this.headers = forwardHeaders(r.req, r.ctx.requestId);
+    this.headers = forwardHeaders(r.req, r.ctx.requestId, r.via);
     if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
     (r.res as ServerResponse & { [CALL]?: ProxyCall })[CALL] = this;
     r.res.on('close', onClientClose);

@@ -28,6 +28,7 @@ import { RouterToken } from './router-token.js';
 import { duplicateHost } from './headers.js';
 import { ClientSecrets } from './client-secrets.js';
 import { TrustedProxies } from './trusted-proxies.js';
+import { UpstreamGuard } from './upstream-guard.js';
 import { Dashboard } from './dashboard.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
@@ -66,6 +67,8 @@ export class Router implements ProxyObserver {
   private readonly errorStats = new PerSecondStats(this.known);
   private readonly issues = new IssueLog();
   private readonly token: RouterToken;
+  /** This router's entry in the Via header (RFC 9110 7.6.3): seeing it on a request means a loop. */
+  private readonly via: string;
   private readonly logger: Logger;
   /** Health answers 503 unless 'serving': load balancers send traffic only to a router that can route it. */
   private phase: RouterPhase = 'starting';
@@ -79,16 +82,18 @@ export class Router implements ProxyObserver {
   private directTarget = '';
   private readonly isDirectTarget = (svc: string) => svc === this.directTarget;
 
-  private constructor(readonly hydra: Hydra, secrets: ClientSecrets) {
+  private constructor(readonly hydra: Hydra, secrets: ClientSecrets, private readonly guard: UpstreamGuard) {
     this.logger = hydra.logger;
     this.settings = readSettings(hydra.config as Record<string, unknown>);
     this.token = new RouterToken(this.settings.routerToken);
+    this.via = `1.1 hydra-router-${hydra.instanceId}`;
+    guard.configure(this.settings.upstreamNetworks, hydra.config.hydra.redis);
     const strategy = STRATEGIES[this.settings.balancing]!();
     this.upstreams = new Upstreams(hydra.discovery, strategy, {
       connections: this.settings.upstreamConnections,
       keepAliveTimeoutMs: 30_000,
       connectTimeoutMs: 2000,
-    }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE);
+    }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE, (i) => guard.refusal(i.ip, i.port));
     this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
     this.metrics = new RouterMetrics(() => Object.fromEntries(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
     this.api = new RouterApi({
@@ -134,10 +139,12 @@ export class Router implements ProxyObserver {
    */
   static async start(config: ConfigDocument | string | undefined, options: RouterOptions = {}): Promise<Router> {
     const doc = typeof config === 'object' ? { ...config, hydra: { ...ROUTER_DEFAULTS, ...config.hydra, serviceName: ROUTER_SERVICE } } : await routerConfig(config);
-    const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env });
+    // Instances from Redis are checked before the router (or its HTTP calls) connects to them.
+    const guard = new UpstreamGuard();
+    const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env, upstreamRefusal: (i) => guard.refusal(i.ip, i.port) });
     let router: Router;
     try {
-      router = new Router(hydra, await ClientSecrets.load(hydra.redis));
+      router = new Router(hydra, await ClientSecrets.load(hydra.redis), guard);
     } catch (err) {
       await hydra.close();
       throw err;
@@ -164,6 +171,10 @@ export class Router implements ProxyObserver {
     // rather than 404s for routes it has not read (clients and load balancers retry a refused connection).
     await this.routes.load();
     const port = await hydra.listen(this.server);
+    const bound = this.server.address();
+    const host = typeof bound === 'object' && bound && bound.address !== '::' && bound.address !== '0.0.0.0' ? bound.address : undefined;
+    this.guard.own(port, host);
+    this.upstreams.recheck();
     await hydra.registerService();
     await hydra.registerRoutes(OWN_ROUTES);
     this.phase = 'serving';
@@ -208,6 +219,12 @@ export class Router implements ProxyObserver {
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
 
+    const via = req.headers.via;
+    if (via !== undefined && via.includes(this.via)) {
+      sendReason(res, 508, `this request already passed through this router (its Via header names ${this.via}): an instance registered in Redis points back at a router`, ctx);
+      this.account('none', method, 508, started, requestId, url);
+      return;
+    }
     if (duplicateHost(req.rawHeaders)) {
       sendReason(res, 400, 'the request has more than one Host header; send exactly one (RFC 9112 3.2)', ctx, { connection: 'close' });
       this.account('none', method, 400, started, requestId, url);
@@ -252,7 +269,7 @@ export class Router implements ProxyObserver {
       return;
     }
     this.httpStats.log(serviceName);
-    new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started }, this.upstreams, this.settings, this, this.logger).start();
+    new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started, via: this.via }, this.upstreams, this.settings, this, this.logger).start();
   }
 
   /** ProxyObserver: how each proxied request ended. */

@@ -50,6 +50,8 @@ export interface RouterSettings {
   wsMaxBuffered: number;
   /** Messages a second one WebSocket connection may send (then 1008). */
   wsMessageRate: number;
+  /** Networks instances must be in to be upstreams (addresses and CIDR networks); [] = any. */
+  upstreamNetworks: string[];
   /** Peers whose X-Forwarded-For is believed (addresses and CIDR networks); [] = nobody's. */
   trustedProxies: string[];
 }
@@ -76,6 +78,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   wsMaxPayload: 1024 * 1024,
   wsMaxBuffered: 64 * 1024 * 1024,
   wsMessageRate: 100,
+  upstreamNetworks: [],
   trustedProxies: [],
 };
 
@@ -183,6 +186,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     wsMaxPayload: num(doc, 'wsMaxPayload', DEFAULT_SETTINGS.wsMaxPayload),
     wsMaxBuffered: num(doc, 'wsMaxBuffered', DEFAULT_SETTINGS.wsMaxBuffered),
     wsMessageRate: num(doc, 'wsMessageRate', DEFAULT_SETTINGS.wsMessageRate),
+    upstreamNetworks: networks(doc, 'upstreamNetworks'),
     trustedProxies: networks(doc, 'trustedProxies'),
   };
   if (settings.forceMessageSignature && !settings.signatureSharedSecret) {

@@ -118,6 +118,8 @@ export class Upstreams {
     private readonly outlier: { failures: number; ejectionMs: number },
     private readonly logger: Logger,
     private readonly selfService: string,
+    /** Why an instance may not be an upstream (see upstream-guard.ts); undefined = it may. */
+    private readonly refusal: (instance: Instance) => string | undefined = () => undefined,
   ) {
     for (const svc of discovery.liveServices()) for (const i of discovery.instances(svc)) this.add(i);
     discovery.on('up', this.onUp);
@@ -127,6 +129,11 @@ export class Upstreams {
   private add(instance: Instance): void {
     // Other routers are peers, not backends.
     if (instance.serviceName === this.selfService) return;
+    const refused = this.refusal(instance);
+    if (refused) {
+      this.logger.warn({ upstreamService: instance.serviceName, upstreamInstance: instance.instanceID, reason: refused }, 'instance refused as an upstream');
+      return;
+    }
     let members = this.services.get(instance.serviceName);
     if (!members) this.services.set(instance.serviceName, (members = new Map()));
     if (members.has(instance.instanceID)) return;
@@ -153,6 +160,18 @@ export class Upstreams {
     }
     // After a graceful stop ('removed') requests running on it finish by themselves; close refuses new ones.
     upstream.pool.close().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'closing an upstream pool failed'));
+  }
+
+  /** Drops members refused now (the router learns its own address only once it listens). */
+  recheck(): void {
+    for (const members of [...this.services.values()]) {
+      for (const u of [...members.values()]) {
+        const refused = this.refusal(u.instance);
+        if (!refused) continue;
+        this.logger.warn({ upstreamService: u.serviceName, upstreamInstance: u.instanceId, reason: refused }, 'instance refused as an upstream');
+        this.remove(u.instance, 'removed');
+      }
+    }
   }
 
   /** True when the service has at least one live instance (ejected or not). */

@@ -12,15 +12,17 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { Processes, flushDb, http, waitFor, agent } from './helpers.js';
+import { randomUUID } from 'node:crypto';
+import { Processes, flushDb, http, waitFor, agent, withRedis, redisUrl } from './helpers.js';
 
 const DB = 13;
 const TOKEN = 'the-router-token-0123456789';
 const WS_LIMITS = { wsMaxPayload: 65_536, wsMaxBuffered: 131_072, wsMessageRate: 20 };
 const procs = new Processes();
 const dir = mkdtempSync(join(tmpdir(), 'router-security-'));
-let open = { base: '', port: 0, instanceId: '' };
-let guarded = { base: '', port: 0, instanceId: '' };
+type Router = Awaited<ReturnType<Processes['router']>>;
+let open: Router;
+let guarded: Router;
 const sockets = new Set<WebSocket>();
 
 function config(name: string, doc: Record<string, unknown>): string {
@@ -33,7 +35,7 @@ before(async () => {
   await flushDb(DB);
   [open, guarded] = await Promise.all([
     procs.router(DB, { config: config('open', { wsMessageRate: 100_000 }) }),
-    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'], ...WS_LIMITS }) }),
+    procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'], upstreamNetworks: ['127.0.0.1/32'], ...WS_LIMITS }) }),
   ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
   await waitFor('sec-svc routes', async () => (await http(`${open.base}/v1/sec/thing`)).status === 200);
@@ -302,4 +304,44 @@ test('WebSocket memory is bounded: over wsMaxPayload closes with 1009, over wsMe
   after.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'ping', bdy: {} }));
   await waitFor('pong', () => after.frames.some((f) => f.typ === 'pong'));
   after.ws!.close();
+});
+
+/** Writes an instance into Redis as a registered service would (what anyone with Redis access can do). */
+async function plant(serviceName: string, ip: string, port: number, route: string): Promise<string> {
+  const id = randomUUID().replace(/-/g, '');
+  const entry = { serviceName, serviceDescription: 'planted', version: '1.0.0', instanceID: id, updatedOn: new Date().toISOString(), processID: 1, ip, port, hostName: 'planted' };
+  await withRedis(DB, async (r) => {
+    await r.hSet('hydra:service:nodes', id, JSON.stringify(entry));
+    await r.sAdd(`hydra:service:${serviceName}:service:routes`, route);
+    await r.setEx(`hydra:service:${serviceName}:${id}:presence`, 60, id);
+  });
+  return id;
+}
+
+test('instances planted at the router itself or at Redis are refused as upstreams, upstreamNetworks limits the rest, and a request seen twice is answered 508', async () => {
+  const loop = await http(`${open.base}/v1/sec/thing`, { headers: { via: `1.1 proxy.example.test, 1.1 hydra-router-${open.instanceId}` } });
+  assert.equal(loop.status, 508);
+  assert.match(loop.json().result.reason, /already passed through this router/);
+  const forwarded = (await http(`${open.base}/v1/sec/thing`)).json().headers as Record<string, string>;
+  assert.equal(forwarded.via, `1.1 hydra-router-${open.instanceId}`, 'the router adds itself to Via');
+
+  const redisPort = Number(new URL(redisUrl(DB)).port);
+  const refusedBy = (router: Router, svc: string) => router.proc.waitLine(`${svc} refused`, (j: Record<string, any>) => j.msg === 'instance refused as an upstream' && j.upstreamService === svc);
+  const self = refusedBy(open, 'self-svc');
+  const redis = refusedBy(open, 'redis-svc');
+  const far = refusedBy(guarded, 'far-svc');
+  await plant('self-svc', '127.0.0.1', open.port, '[get]/v1/planted/self');
+  await plant('redis-svc', 'localhost', redisPort, '[get]/v1/planted/redis');
+  await plant('far-svc', '127.0.9.9', 9, '[get]/v1/planted/far');
+  assert.match((await self).reason, /own listening address or the Redis server's/);
+  assert.match((await redis).reason, /own listening address or the Redis server's/);
+  assert.match((await far).reason, /127\.0\.9\.9 is outside upstreamNetworks/);
+
+  for (const path of ['/v1/planted/self', '/v1/planted/redis']) assert.equal((await http(`${open.base}${path}`)).status, 503, path);
+  // HTTP calls named in a message (WebSocket [get], POST /v1/router/message) pass them over too.
+  const called = await http(`${open.base}/v1/router/message`, { method: 'POST', body: JSON.stringify({ to: 'redis-svc:/', frm: 'client:/', fwd: 'redis-svc:[get]/v1/planted/redis', bdy: {} }) });
+  assert.equal(called.status, 503);
+  assert.match(called.text, /refused as an upstream/);
+  // Real instances inside the allowed network still answer.
+  assert.equal((await http(`${guarded.base}/v1/sec/thing`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
 });
