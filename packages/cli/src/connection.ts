@@ -48,12 +48,12 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv, st
   if (options.redis) return { url: checkUrl(options.redis, '--redis'), source: '--redis' };
   const fromEnv = envUrl(env);
   if (fromEnv) return fromEnv;
-  if (options.profile) return { url: profileUrl(store.get(options.profile)), source: `profile "${options.profile}"` };
+  if (options.profile) return { url: profileUrl(store.get(options.profile), `profile "${options.profile}" in ${store.path}`), source: `profile "${options.profile}"` };
   const { name, profile } = store.active();
   if (!profile) {
     throw new CliError(`hydra-cli is not configured: create a profile with "hydra-cli config <name>", or pass --redis <url> or set HYDRA_REDIS_URL`);
   }
-  return { url: profileUrl(profile), source: name ? `profile "${name}"` : `the active profile in ${store.path}` };
+  return { url: profileUrl(profile, `the active profile in ${store.path}`), source: name ? `profile "${name}"` : `the active profile in ${store.path}` };
 }
 
 /** A logger that stays quiet: the CLI reports failures itself, and stdout is for results. */

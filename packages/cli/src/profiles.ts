@@ -56,12 +56,19 @@ export function assertProfileName(name: string): void {
   }
 }
 
+/** A port or database number as hydra-cli writes it (a string of digits) or as a number. */
+function wholeNumber(value: string | number, field: string, min: number, max: number, where: string): number {
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`${where}: field ${field} ${JSON.stringify(value)} must be a whole number ${min}-${max}`);
+  return n;
+}
+
 /**
  * The Redis URL a profile points at. A bare host gets port 6379 and database 0
  * when they are not given, as hydra-cli connected; a URL keeps what it says and
  * takes port, database and password from the profile only where it says nothing.
  */
-export function profileUrl(p: Profile): string {
+export function profileUrl(p: Profile, where = 'profile'): string {
   const raw = p.redisUrl.trim();
   let url: URL;
   try {
@@ -70,8 +77,9 @@ export function profileUrl(p: Profile): string {
     throw new CliError(`profile redisUrl "${p.redisUrl}" is neither a host nor a redis:// URL`);
   }
   if (!url.hostname) throw new CliError(`profile redisUrl "${p.redisUrl}" names no host`);
-  if (!url.port) url.port = String(p.redisPort ?? 6379);
-  if (url.pathname === '' || url.pathname === '/') url.pathname = `/${p.redisDb ?? 0}`;
+  // URL's port setter ignores what is not a number, which would quietly mean 6379: refuse instead.
+  if (!url.port) url.port = String(wholeNumber(p.redisPort ?? 6379, 'redisPort', 1, 65535, where));
+  if (url.pathname === '' || url.pathname === '/') url.pathname = `/${wholeNumber(p.redisDb ?? 0, 'redisDb', 0, 65535, where)}`;
   if (!url.password && p.redisPassword) url.password = encodeURIComponent(p.redisPassword);
   return url.toString();
 }

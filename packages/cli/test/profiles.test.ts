@@ -212,6 +212,17 @@ test('an unreadable profile file is reported with its line and column', async ()
   assert.match(r.stderr, new RegExp(`${join(h, '.hydra-cli').replace(/[.]/g, '\\.')}:2:13: not valid JSON`));
 });
 
+test('a profile file with a port or database that is not a number is refused, naming the field (not a quiet 6379)', async () => {
+  const h = home();
+  const file = join(h, '.hydra-cli');
+  for (const [field, value] of [['redisPort', 'abc'], ['redisPort', '0x50'], ['redisPort', '70000'], ['redisDb', 'x']] as const) {
+    writeFileSync(file, JSON.stringify({ version: 2, redisUrl: '127.0.0.1', redisPort: '6379', redisDb: '0', [field]: value }));
+    const r = await cli(['services'], { home: h });
+    assert.equal(r.code, 1, `${field}=${value}: ${r.stderr}`);
+    assert.equal(r.stderr, `hydra-cli: the active profile in ${file}: field ${field} "${value}" must be a whole number ${field === 'redisPort' ? '1-65535' : '0-65535'}\n`);
+  }
+});
+
 test('a Redis that does not answer: exit 3, its URL, where it came from and how to switch', async () => {
   const h = home();
   await cli(['config', 'dead', '--url', DEAD_REDIS], { home: h });
