@@ -11,7 +11,6 @@ import { readdirSync, statSync, existsSync, readFileSync, mkdtempSync, rmSync } 
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
-import { connect, createServer } from 'node:net';
 
 const ROOT = join(import.meta.dirname, '..');
 const { workspaces } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
@@ -23,31 +22,6 @@ function collect(dir) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return collect(path);
     return name.endsWith('.test.js') ? [path] : [];
-  });
-}
-
-/** True when a Redis on the port answers a raw PING (+PONG, or -NOAUTH behind a password). */
-function answersPing(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setTimeout(500, () => socket.destroy());
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => {
-      resolve(/^(\+PONG|-NOAUTH)/.test(d.toString()));
-      socket.destroy();
-    });
-  });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
   });
 }
 
@@ -80,6 +54,8 @@ if (files.length === 0) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
+// The testing package's helpers, from its build (which `npm test` has just made).
+const { answersPing, freePort } = await import(join(ROOT, 'packages/testing/dist/src/index.js'));
 const redis = await privateRedisIfNeeded();
 const env = redis ? { ...process.env, HYDRA_TEST_REDIS_PORT: String(redis.port) } : process.env;
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
