@@ -138,7 +138,7 @@ test('health shows the reports of live instances; the table marks the dead', asy
     const h = await runJson<Array<Array<{ serviceName: string; instanceID: string; memory: { rss: number } }>>>(['health']);
     const ids = h.flat().map((d) => d.instanceID);
     return [...alpha.map((a) => a.instanceId), legacy.instanceID].every((id) => ids.includes(id)) ? h : undefined;
-  });
+  }, 60_000); // each try starts a CLI process, which takes seconds on a busy machine
   assert.deepEqual(health.map((s) => s[0]!.serviceName), ['alpha-service', 'legacy-svc']);
   assert.ok(health.flat().every((d) => d.memory.rss > 0));
 
