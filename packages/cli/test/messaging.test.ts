@@ -217,5 +217,5 @@ test('refresh makes a running hydra-router reload the routes of a service', asyn
   await redis.sAdd('hydra:service:ghost-service:service:routes', '[get]/v1/ghost');
   assert.doesNotMatch(await listed(), /\/v1\/ghost/);
   assert.equal((await run(['refresh', 'ghost-service'])).code, 0);
-  await waitFor('the router to list the route', async () => /\[get\]\/v1\/ghost/.test(await listed()));
+  await waitFor('the router to list the route', async () => /\/v1\/ghost/.test(await listed())); // paths without [method], as hydra-router lists them
 });
