@@ -36,6 +36,9 @@ export interface DrillOptions {
 }
 
 export interface StepResult {
+  /** Which step (a StepName). */
+  name: StepName;
+  /** What it did, for the report. */
   step: string;
   sent: number;
   failed: number;
@@ -49,6 +52,9 @@ export interface StepResult {
   /** The first failures, for the report. */
   failures: string[];
 }
+
+/** What a step function reports; the drill adds the step's name. */
+type StepOutcome = Omit<StepResult, 'name'>;
 
 export interface DrillResult {
   steps: StepResult[];
@@ -94,9 +100,9 @@ export async function runFaultDrill(options: DrillOptions = {}): Promise<DrillRe
     const steps: StepResult[] = [];
     for (const step of STEPS.filter((f) => !options.only || options.only.includes(f.name as StepName))) {
       say(`step: ${step.name}`);
-      const result = await step(ctx);
-      say(formatStep(result));
-      steps.push(result);
+      const outcome: StepResult = { name: step.name as StepName, ...(await step(ctx)) };
+      say(formatStep(outcome));
+      steps.push(outcome);
     }
     return { steps, unexpectedExits, startMs };
   } finally {
@@ -140,11 +146,11 @@ async function underLoad(ctx: Ctx, during: () => Promise<void>): Promise<LoadCou
   return load.stop();
 }
 
-function result(step: string, c: LoadCounts, converged: string, convergeMs: number | undefined, figures: Record<string, number> = {}, details: string[] = []): StepResult {
+function result(step: string, c: LoadCounts, converged: string, convergeMs: number | undefined, figures: Record<string, number> = {}, details: string[] = []): StepOutcome {
   return { step, sent: c.sent, failed: c.failed, convergeMs, converged, figures, details, failures: c.failures.map((f) => f.what) };
 }
 
-async function killWorker(ctx: Ctx): Promise<StepResult> {
+async function killWorker(ctx: Ctx): Promise<StepOutcome> {
   const host = 'worker-3';
   const ids = ctx.cluster.list().filter((i) => i.host.name === host).map((i) => i.instanceId!);
   const watch = new RouterWatch(ctx.cluster.routerUrls());
@@ -160,7 +166,7 @@ async function killWorker(ctx: Ctx): Promise<StepResult> {
   return result(`kill ${host} (${ids.length} instances)`, c, `its instances left every router`, dropped - killedAt);
 }
 
-async function killRouter(ctx: Ctx): Promise<StepResult> {
+async function killRouter(ctx: Ctx): Promise<StepOutcome> {
   const host = 'manager-2';
   let killedAt = 0;
   const c = await underLoad(ctx, async () => {
@@ -176,7 +182,7 @@ async function killRouter(ctx: Ctx): Promise<StepResult> {
   ]);
 }
 
-async function rollout(ctx: Ctx): Promise<StepResult> {
+async function rollout(ctx: Ctx): Promise<StepOutcome> {
   const from = ctx.cluster.versions.get('hello-service')!;
   let rolledAt = 0;
   let doneAt = 0;
@@ -195,7 +201,7 @@ async function rollout(ctx: Ctx): Promise<StepResult> {
   return result(`roll hello-service ${from} → ${to}`, c, 'rollout done (new instances in, old ones drained and out)', doneAt - rolledAt, figures, details);
 }
 
-async function restartRedis(ctx: Ctx): Promise<StepResult> {
+async function restartRedis(ctx: Ctx): Promise<StepOutcome> {
   const { hydra, cluster } = ctx;
   const runId = String(Date.now());
   for (let n = 0; n < QUEUED; n++) await hydra.queueMessage({ to: 'hello-service:/', frm: 'hydra-drill:/', bdy: { drill: runId, n } });
@@ -221,7 +227,7 @@ async function restartRedis(ctx: Ctx): Promise<StepResult> {
   ]);
 }
 
-async function scale(ctx: Ctx): Promise<StepResult> {
+async function scale(ctx: Ctx): Promise<StepOutcome> {
   const { cluster, registry } = ctx;
   const lags: string[] = [];
   let worst = 0;
@@ -250,7 +256,7 @@ async function scale(ctx: Ctx): Promise<StepResult> {
 }
 
 /** A game through the balancer; the host of whoever holds the potato (not the starter) dies. */
-async function killPlayerMidGame(ctx: Ctx): Promise<StepResult> {
+async function killPlayerMidGame(ctx: Ctx): Promise<StepOutcome> {
   const { cluster, hydra } = ctx;
   const sub: RedisClient = hydra.redis.duplicate();
   await sub.connect();
