@@ -243,6 +243,20 @@ test('a POST whose instance died after reading it is answered 502 and never repl
   assert.equal(survivorCount.json().posts, 0);
 });
 
+test('a POST without a body is not idempotent either: its instance died after reading it, so 502, never replayed', async () => {
+  // The replay rule looks at the method, not at the body: an empty POST may still have done its work.
+  const routes = ['[post]/v1/empty/hang-post', '[get]/v1/empty/posts'];
+  await procs.backend(DB, 'empty-post-svc', routes);
+  await procs.backend(DB, 'empty-post-svc', routes);
+  await waitFor('empty-post-svc routes', async () => (await http(`${base}/v1/empty/posts`)).status === 200);
+  const res = await http(`${base}/v1/empty/hang-post`, { method: 'POST' });
+  assert.equal(res.status, 502, JSON.stringify(res.json()));
+  assert.match(res.json().result.reason, /POST to empty-post-svc instance [0-9a-f]{32} failed .* not retried: POST is not idempotent/);
+  const survivorCount = await http(`${base}/v1/empty/posts`);
+  assert.equal(survivorCount.status, 200);
+  assert.equal(survivorCount.json().posts, 0, 'the surviving instance never got the POST');
+});
+
 test('a POST refused at connect time is safe to send elsewhere and is', async () => {
   const routes = ['[post]/v1/refuse/count', '[get]/v1/refuse/posts'];
   const dead = await procs.backend(DB, 'refuse-svc', routes);
