@@ -13,6 +13,7 @@ import { registerClusterCommands } from './commands/cluster.js';
 import { registerMessageCommands } from './commands/messages.js';
 import { registerRestCommand } from './commands/rest.js';
 import { registerShellCommand } from './commands/shell.js';
+import { registerRedisCommands } from './commands/redis.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { example } from './commands/help.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(ctx: Context): Command {
   registerMessageCommands(program, ctx);
   registerRestCommand(program, ctx);
   registerShellCommand(program, ctx);
+  registerRedisCommands(program, ctx);
   registerCompletionCommand(program, ctx);
 
   // Usage errors end with an exit code instead of process.exit, so run() decides.

@@ -213,3 +213,20 @@ test('a Redis key of the wrong type is named on stderr and left out; every comma
     await redis.del([badRoutes, badLog, 'hydra:service:nodes']);
   }
 });
+
+test('redis info prints the server\'s INFO as hydra-cli does, or one section as JSON', async () => {
+  const text = await run(['redis', 'info', '--table']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^# Server\nredis_version:\d+\.\d+\.\d+$/m);
+  assert.match(text.stdout, /^# Keyspace$/m);
+  const keyspace = await runJson<Record<string, Record<string, string>>>(['redis', 'info', 'keyspace']);
+  // This file's database holds the services registered above.
+  assert.match(keyspace.keyspace![`db${DB}`]!, /^keys=\d+,expires=\d+/);
+  assert.equal(keyspace.server, undefined, 'only the section asked for');
+  const bad = await run(['redis', 'info', 'memory; flushall']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /is not an INFO section name/);
+  const none = await run(['redis']);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /redis needs a subcommand/);
+});
