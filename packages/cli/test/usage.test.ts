@@ -18,7 +18,7 @@ const COMMANDS = [
   ['config'], ['use'], ['cfg'], ['cfg', 'push'], ['cfg', 'pull'], ['cfg', 'list'], ['cfg', 'remove'],
   ['services'], ['nodes'], ['routes'], ['health'], ['healthlog'],
   ['message'], ['message', 'create'], ['message', 'send'], ['message', 'queue'],
-  ['refresh'], ['rest'], ['shell'], ['completion'],
+  ['refresh'], ['rest'], ['shell'], ['redis'], ['redis', 'info'], ['completion'],
 ];
 
 test('every command has --help with an example, and exits 0', async () => {
