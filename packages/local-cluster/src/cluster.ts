@@ -146,6 +146,10 @@ export class Cluster {
   async start(): Promise<void> {
     const started = Date.now();
     const o = this.opts;
+    // The children run in process groups of their own (a terminal's Ctrl-C reaches only
+    // us), so nothing else ends them: should this process exit without stop() (an error,
+    // a test runner giving up), they go with it.
+    process.once('exit', this.killAllNow);
     this.specs.set(ROUTER, routerSpec());
     for (const name of o.services) {
       const spec = workerSpec(name);
@@ -442,6 +446,7 @@ export class Cluster {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      process.off('exit', this.killAllNow);
       this.announcing = false;
       this.control?.close();
       await Promise.all(this.list().map((i) => this.stopInstance(i)));
@@ -467,11 +472,11 @@ export class Cluster {
   }
 
   /** Last resort when hydra-cluster itself is going down hard: SIGKILL every child, synchronously. */
-  killAllNow(): void {
+  readonly killAllNow = (): void => {
     for (const i of this.instances) if (i.child.running) i.child.process.kill('SIGKILL');
     if (this.balancerChild?.running) this.balancerChild.process.kill('SIGKILL');
     if (this.redis?.server?.running) this.redis.server.process.kill('SIGKILL');
-  }
+  };
 }
 
 function label(i: ClusterInstance): string {

@@ -79,8 +79,6 @@ async function startCommand(flags: StartFlags): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  // Should hydra-cluster itself die on an error, do not leave the cluster running.
-  process.on('exit', () => cluster.killAllNow());
 
   process.stdout.write(`hydra-cluster: starting ${flags.managers} managers and ${flags.workers} workers…\n`);
   try {
