@@ -213,15 +213,17 @@ async function restartRedis(ctx: Ctx): Promise<StepOutcome> {
     backAt = Date.now();
     const instances = cluster.list().filter((i) => i.instanceId);
     const probe = hydra.redis;
-    await until('every instance back in the registry', async () => {
-      const present = await probe.exists(instances.map((i) => keys.presence(i.service, i.instanceId!))).catch(() => -1);
-      return present === instances.length;
+    // The AOF brought the old keys back, so "present" proves nothing: each instance must
+    // have written its health document (rewritten with presence) since Redis came back.
+    await until('every instance to write its registry keys again', async () => {
+      const docs = await probe.mGet(instances.map((i) => keys.health(i.service, i.instanceId!))).catch(() => []);
+      return docs.length === instances.length && docs.every((d) => d !== null && Date.parse((JSON.parse(d) as { updatedOn: string }).updatedOn) >= backAt);
     }, 30_000);
     registeredAt = Date.now();
   });
   const queued = (await hydra.redis.lRange(keys.queueReceived('hello-service'), 0, -1)).filter((m) => m.includes(`"drill":"${runId}"`)).length;
   const alive = cluster.list().filter((i) => pidsBefore.includes(i.child.pid) && i.child.running).length;
-  return result('restart Redis (SIGKILL, AOF appendfsync always)', c, 'every instance back in the registry after Redis answered', registeredAt - backAt, { queuedBefore: QUEUED, queuedAfter: queued, processesBefore: pidsBefore.length, processesAlive: alive }, [
+  return result('restart Redis (SIGKILL, AOF appendfsync always)', c, 'every instance rewrote its registry keys after Redis answered', registeredAt - backAt, { queuedBefore: QUEUED, queuedAfter: queued, processesBefore: pidsBefore.length, processesAlive: alive }, [
     `queued before the restart: ${QUEUED}, still queued after: ${queued}`,
     `processes alive: ${alive} of ${pidsBefore.length}`,
   ]);
