@@ -146,6 +146,17 @@ async function underLoad(ctx: Ctx, during: () => Promise<void>): Promise<LoadCou
   return load.stop();
 }
 
+/** Runs `fn` with a watch on every router's listing, started before and always stopped after. */
+async function watching<T>(routers: string[], fn: (watch: RouterWatch) => Promise<T>): Promise<T> {
+  const watch = new RouterWatch(routers);
+  try {
+    await until('every router to answer a listing', () => watch.ready, 15_000);
+    return await fn(watch);
+  } finally {
+    await watch.stop();
+  }
+}
+
 function result(step: string, c: LoadCounts, converged: string, convergeMs: number | undefined, figures: Record<string, number> = {}, details: string[] = []): StepOutcome {
   return { step, sent: c.sent, failed: c.failed, convergeMs, converged, figures, details, failures: c.failures.map((f) => f.what) };
 }
@@ -153,16 +164,16 @@ function result(step: string, c: LoadCounts, converged: string, convergeMs: numb
 async function killWorker(ctx: Ctx): Promise<StepOutcome> {
   const host = 'worker-3';
   const ids = ctx.cluster.list().filter((i) => i.host.name === host).map((i) => i.instanceId!);
-  const watch = new RouterWatch(ctx.cluster.routerUrls());
-  await watch.ready;
   let killedAt = 0;
-  const c = await underLoad(ctx, async () => {
-    killedAt = Date.now();
-    ctx.say(await ctx.cluster.kill(host));
-    await until(`every router to drop ${host}'s instances`, () => ids.every((id) => watch.allDropped(id) !== undefined), 15_000);
-  });
-  await watch.stop();
-  const dropped = Math.max(...ids.map((id) => watch.allDropped(id)!));
+  let dropped = 0;
+  const c = await underLoad(ctx, () =>
+    watching(ctx.cluster.routerUrls(), async (watch) => {
+      killedAt = Date.now();
+      ctx.say(await ctx.cluster.kill(host));
+      await until(`every router to drop ${host}'s instances`, () => ids.every((id) => watch.allDropped(id) !== undefined), 15_000);
+      dropped = Math.max(...ids.map((id) => watch.allDropped(id)!));
+    }),
+  );
   return result(`kill ${host} (${ids.length} instances)`, c, `its instances left every router`, dropped - killedAt);
 }
 
@@ -236,21 +247,21 @@ async function scale(ctx: Ctx): Promise<StepOutcome> {
   const c = await underLoad(ctx, async () => {
     for (const n of [8, 3]) {
       const before = new Set(cluster.list('hello-service').map((i) => i.instanceId!));
-      const watch = new RouterWatch(cluster.routerUrls());
-      await watch.ready;
-      ctx.say(await cluster.scale('hello-service', n));
-      const after = new Set(cluster.list('hello-service').map((i) => i.instanceId!));
-      const added = [...after].filter((id) => !before.has(id));
-      const removed = [...before].filter((id) => !after.has(id));
-      await until(() => `the routers to settle (${watch.describe([...added, ...removed])})`, () => added.every((id) => watch.allSaw(id) !== undefined) && removed.every((id) => watch.allDropped(id) !== undefined), 15_000);
-      await watch.stop();
-      // From the registry's change (presence written or removed) to the last router reflecting it.
-      const lag = Math.max(
-        ...added.map((id) => watch.allSaw(id)! - (registry.up.get(id) ?? watch.allSaw(id)!)),
-        ...removed.map((id) => watch.allDropped(id)! - (registry.down.get(id) ?? watch.allDropped(id)!)),
-      );
+      const lag = await watching(cluster.routerUrls(), async (watch) => {
+        ctx.say(await cluster.scale('hello-service', n));
+        const after = new Set(cluster.list('hello-service').map((i) => i.instanceId!));
+        const added = [...after].filter((id) => !before.has(id));
+        const removed = [...before].filter((id) => !after.has(id));
+        await until(() => `the routers to settle (${watch.describe([...added, ...removed])})`, () => added.every((id) => watch.allSaw(id) !== undefined) && removed.every((id) => watch.allDropped(id) !== undefined), 15_000);
+        lags.push(`to ${n}: +${added.length} −${removed.length}`);
+        // From the registry's change (presence written or removed) to the last router reflecting it.
+        return Math.max(
+          ...added.map((id) => watch.allSaw(id)! - (registry.up.get(id) ?? watch.allSaw(id)!)),
+          ...removed.map((id) => watch.allDropped(id)! - (registry.down.get(id) ?? watch.allDropped(id)!)),
+        );
+      });
       worst = Math.max(worst, lag);
-      lags.push(`to ${n}: +${added.length} −${removed.length}, every router within ${lag} ms`);
+      lags[lags.length - 1] += `, every router within ${lag} ms`;
     }
   });
   const now = cluster.list('hello-service').length;

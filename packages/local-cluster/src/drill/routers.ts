@@ -16,10 +16,7 @@ export class RouterWatch {
   private readonly polls = new Map<string, string>();
   private running = true;
   private readonly done: Promise<void>;
-  private markReady!: () => void;
   private firstPolls: number;
-  /** Resolves once every router answered one listing: changes made after it are all seen. */
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(private readonly routers: string[]) {
     this.firstPolls = routers.length;
@@ -35,7 +32,7 @@ export class RouterWatch {
       const ids = await routerInstanceIds(router).catch(() => undefined);
       const now = Date.now();
       if (ids) {
-        if (!this.polls.has(router) && --this.firstPolls === 0) this.markReady();
+        if (!this.polls.has(router)) this.firstPolls--;
         const seen = this.seen.get(router)!;
         const gone = this.gone.get(router)!;
         for (const id of ids) {
@@ -47,6 +44,11 @@ export class RouterWatch {
       this.polls.set(router, `${ids ? 'ok' : 'failed'} at ${now}`);
       await new Promise((r) => setTimeout(r, POLL_EVERY_MS));
     }
+  }
+
+  /** True once every router answered one listing: changes made after it are all seen. */
+  get ready(): boolean {
+    return this.firstPolls === 0;
   }
 
   /** When the last router listed `id`, or undefined if one never did. */
