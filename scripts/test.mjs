@@ -7,9 +7,8 @@
 // it, so `npm test` needs nothing running beforehand.
 //
 // `node scripts/test.mjs <part-of-path>…` runs only the files whose path contains one of them.
-import { readdirSync, statSync, existsSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, statSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -27,25 +26,16 @@ function collect(dir) {
 
 /** A redis-server of this run's own, or null when one already answers on the shared port. */
 async function privateRedisIfNeeded() {
-  const port = Number(process.env.HYDRA_TEST_REDIS_PORT || 6379);
+  const port = sharedRedisPort();
   if (await answersPing(port)) return null;
-  const which = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  if (which.error) {
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) {
     console.error(`no Redis answers on 127.0.0.1:${port} and redis-server is not installed: apt-get install redis-server (or start one and set HYDRA_TEST_REDIS_PORT)`);
     process.exit(1);
   }
   const privatePort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-test-redis-'));
-  const proc = spawn('redis-server', ['--port', String(privatePort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !(await answersPing(privatePort)); i++) await new Promise((r) => setTimeout(r, 50));
-  console.log(`no Redis on 127.0.0.1:${port}: started a private redis-server on ${privatePort} (pid ${proc.pid}) for this run`);
-  return {
-    port: privatePort,
-    stop() {
-      proc.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startRedisServer(privatePort);
+  console.log(`no Redis on 127.0.0.1:${port}: started a private redis-server on ${privatePort} for this run`);
+  return { port: privatePort, stop: server.stop };
 }
 
 const only = process.argv.slice(2);
@@ -55,13 +45,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 // The testing package's helpers, from its build (which `npm test` has just made).
-const { answersPing, freePort } = await import(join(ROOT, 'packages/testing/dist/src/index.js'));
+const { answersPing, freePort, sharedRedisPort, startRedisServer } = await import(join(ROOT, 'packages/testing/dist/src/index.js'));
 const redis = await privateRedisIfNeeded();
 const env = redis ? { ...process.env, HYDRA_TEST_REDIS_PORT: String(redis.port) } : process.env;
 const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
 // Ctrl-C reaches the runner too; the private Redis goes once the runner has gone.
 process.on('SIGINT', () => {});
-child.once('exit', (code, signal) => {
-  redis?.stop();
+child.once('exit', async (code, signal) => {
+  await redis?.stop();
   process.exit(code ?? (signal ? 1 : 0));
 });
