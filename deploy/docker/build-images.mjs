@@ -50,12 +50,13 @@ for (const name of names) {
   const spec = images[name];
   const version = values.tag ?? JSON.parse(readFileSync(join(root, spec.workspace, 'package.json'), 'utf8')).version;
   const ref = `${values.registry}/${name}:${version}`;
-  const buildArgs = { WORKSPACE: spec.workspace, BIN: spec.bin, PORT: spec.port, HEALTH_PATH: spec.healthPath };
-  if (values['node-image']) buildArgs.NODE_IMAGE = values['node-image'];
+  // A tool (spec.target "tool") has no port and no health path: those arguments are left out.
+  const buildArgs = { WORKSPACE: spec.workspace, BIN: spec.bin, PORT: spec.port, HEALTH_PATH: spec.healthPath, NODE_IMAGE: values['node-image'] };
   const ms = run([
     'build', '-q', '-f', 'deploy/docker/Dockerfile', '-t', ref,
     '--label', `org.opencontainers.image.title=${name}`, '--label', `org.opencontainers.image.version=${version}`,
-    ...Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(spec.target ? ['--target', spec.target] : []),
+    ...Object.entries(buildArgs).filter(([, v]) => v !== undefined).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
     ...positionals, '.',
   ]);
   console.log(`built ${ref} in ${(ms / 1000).toFixed(1)} s`);
