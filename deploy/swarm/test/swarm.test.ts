@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import { patterns } from '@hydra-ts/core';
 import { freePort } from '@hydra-ts/testing';
+import { Load, type LoadCounts } from '@hydra-ts/local-cluster';
 import { checkPrerequisites } from './prereqs.js';
 import { clean, leftovers, prepareDir, startBuilder, startNode, startRedis, startRegistry, makeBridge, Engine, DOCKER_ENV, LAB_DIR, NODES } from './lab.js';
-import { Load, type LoadStats } from './load.js';
 import { run, sleep } from './run.js';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
@@ -49,10 +49,13 @@ function figure(line: string): void {
   console.log(`# figure: ${line}`);
 }
 
-function loadLine(s: LoadStats): string {
-  const failures = Object.entries(s.failures).map(([k, v]) => `${k}×${v}`).join(', ');
-  return `${s.sent} GETs sent, ${s.failed} failed${failures ? ` (${failures})` : ''}, p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms, max ${s.maxMs} ms`;
+function loadLine(c: LoadCounts): string {
+  const failures = c.failures.map((f) => f.what).join('; ');
+  return `${c.sent} GETs sent, ${c.failed} failed${failures ? ` (${failures})` : ''}, p50 ${c.latency.p50} ms, p99 ${c.latency.p99} ms, max ${c.latency.max} ms`;
 }
+
+/** The steady load of every step: 2 loops, 100 ms apart (about 20 GETs/s), 15 s a request, 5 min at most. */
+const startLoad = () => new Load({ url: `${ROUTER}/v1/hello/test`, loops: 2, pauseMs: 100, timeoutMs: 15_000, maxMs: 300_000 });
 
 /** Polls `probe` every `everyMs` until truthy; returns the elapsed ms. */
 async function until(what: string, probe: () => Promise<unknown>, timeoutMs: number, everyMs = 200): Promise<number> {
@@ -254,7 +257,7 @@ test('a hot-potato game is played across containers', async () => {
 
 /** Scales hello-service and measures when Redis and the router see the new count. */
 async function scaleTo(replicas: number): Promise<void> {
-  const load = Load.start(`${ROUTER}/v1/hello/test`);
+  const load = startLoad();
   const t0 = Date.now();
   await nodes.mgr.docker(['service', 'scale', '-d', `${HELLO}=${replicas}`]);
   let inRedis = 0;
@@ -280,7 +283,7 @@ test('docker service scale hello-service=8, then =3: the router sees each change
 
 async function rollout(what: string, start: () => Promise<unknown>, doneState: string, from: string, to: string): Promise<void> {
   const replicas = (await routerView('hello-service')).length;
-  const load = Load.start(`${ROUTER}/v1/hello/test`);
+  const load = startLoad();
   await start();
   const doneMs = await until(`${what} to complete`, async () => {
     const state = await updateState(HELLO);
@@ -293,10 +296,12 @@ async function rollout(what: string, start: () => Promise<unknown>, doneState: s
   }, 60_000, 200);
   await sleep(2000);
   const stats = await load.stop();
-  const overlap = stats.versionSpan[from] && stats.versionSpan[to] ? stats.versionSpan[from]!.last - stats.versionSpan[to]!.first : 0;
-  figure(`${what} ${from} → ${to} of ${replicas} replicas: swarm done in ${secs(doneMs)}, router all at ${to} after ${secs(doneMs + convergedMs)}; answers ${JSON.stringify(stats.versions)}, both versions answered for ${secs(Math.max(0, overlap))}; ${loadLine(stats)}`);
+  const [old, next] = [stats.versions.get(from), stats.versions.get(to)];
+  const overlap = old && next ? old.last - next.first : 0;
+  const answers = [...stats.versions].map(([v, c]) => `${v} ×${c.count}`).join(', ');
+  figure(`${what} ${from} → ${to} of ${replicas} replicas: swarm done in ${secs(doneMs)}, router all at ${to} after ${secs(doneMs + convergedMs)}; answers ${answers}, both versions answered for ${secs(Math.max(0, overlap))}; ${loadLine(stats)}`);
   assert.equal(stats.failed, 0, loadLine(stats));
-  assert.ok((stats.versions[to] ?? 0) > 0 && (stats.versions[from] ?? 0) > 0, 'the answers switched version under load');
+  assert.ok(old && next, 'the answers switched version under load');
   assert.deepEqual(new Set(await helloAnswers(10)), new Set([to]), `after the ${what} every answer is ${to}`);
 }
 
@@ -314,7 +319,7 @@ test('a container killed with docker kill is replaced by swarm; no GET fails', a
   const before = new Set((await routerView('hello-service')).map((i) => i.instanceID));
   const victim = (await nodes.wk1.docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${HELLO}`]).then((o) => o || nodes.wk2.docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${HELLO}`]))).split('\n')[0]!;
   const engine = (await nodes.wk1.docker(['ps', '-q'])).includes(victim) ? nodes.wk1 : nodes.wk2;
-  const load = Load.start(`${ROUTER}/v1/hello/test`);
+  const load = startLoad();
   const t0 = Date.now();
   await engine.docker(['kill', victim]);
   let goneMs = 0;
@@ -332,7 +337,7 @@ test('a container killed with docker kill is replaced by swarm; no GET fails', a
 test('the worker drained: its tasks move to the other worker; no GET fails', async () => {
   const replicas = (await routerView('hello-service')).length;
   const nodeId = await nodes.wk1.docker(['info', '-f', '{{.Swarm.NodeID}}']);
-  const load = Load.start(`${ROUTER}/v1/hello/test`);
+  const load = startLoad();
   await nodes.mgr.docker(['node', 'update', '--availability', 'drain', nodeId]);
   const movedMs = await until('all tasks off the drained worker, and the router at full count', async () => {
     const [left, hello, hpp, view] = await Promise.all([

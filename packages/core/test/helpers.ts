@@ -2,7 +2,7 @@
 import { quietLogger, redisUrl } from '@hydra-ts/testing';
 import { Hydra, type HydraOptions } from '../src/index.js';
 
-export { waitFor, freshDb, redisUrl, startRedisServer, captureLogger, quietLogger } from '@hydra-ts/testing';
+export { waitFor, freshDb, redisUrl, startRedisServer, captureLogger, quietLogger, freePort } from '@hydra-ts/testing';
 
 /** A registered service on `db`, bound to loopback. */
 export async function startService(db: number, serviceName: string, extra: Record<string, unknown> = {}, options: HydraOptions = {}): Promise<Hydra> {

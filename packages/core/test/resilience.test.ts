@@ -1,11 +1,15 @@
 /** Redis going away, coming back empty, refusing CONFIG, or never answering. Each test runs its own redis-server. */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { Hydra, HydraError, keys, readRoutes } from '../src/index.js';
-import { startRedisServer, waitFor, redisUrl, captureLogger, quietLogger } from './helpers.js';
+import { startRedisServer, waitFor, redisUrl, captureLogger, quietLogger, freePort } from './helpers.js';
 
-const PORT = 6391;
+// Each test's private redis-server gets a free port: fixed ports collided with other runs on the machine.
+let PORT = 0;
+before(async () => {
+  PORT = await freePort();
+});
 
 const config = (name: string, port = PORT) => ({ hydra: { serviceName: name, serviceIP: '127.0.0.1', redis: { url: redisUrl(0, port) } } });
 
@@ -71,11 +75,12 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
 });
 
 test('when Redis refuses CONFIG, discovery falls back to polling and still sees instances', async (t) => {
-  const redisServer = await startRedisServer(PORT + 1, ['--rename-command', 'CONFIG', '']);
+  const noConfigPort = await freePort();
+  const redisServer = await startRedisServer(noConfigPort, ['--rename-command', 'CONFIG', '']);
   t.after(() => redisServer.stop());
   const { logger, lines } = captureLogger();
-  const watcher = await Hydra.create(config('poll-watcher', PORT + 1), { logger, env: {} });
-  const svc = await Hydra.create(config('poll-svc', PORT + 1), { logger: quietLogger(), env: {} });
+  const watcher = await Hydra.create(config('poll-watcher', noConfigPort), { logger, env: {} });
+  const svc = await Hydra.create(config('poll-svc', noConfigPort), { logger: quietLogger(), env: {} });
   t.after(() => Promise.all([watcher.close(), svc.close()]));
   assert.ok(lines.some((l) => String(l.msg).includes('falls back to polling')));
   await svc.registerService();
@@ -85,9 +90,10 @@ test('when Redis refuses CONFIG, discovery falls back to polling and still sees 
 });
 
 test('Redis AUTH rides in the URL; a wrong password is a clear error', async (t) => {
-  const redisServer = await startRedisServer(PORT + 2, ['--requirepass', 'pa55']);
+  const authPort = await freePort();
+  const redisServer = await startRedisServer(authPort, ['--requirepass', 'pa55']);
   t.after(() => redisServer.stop());
-  const url = (pw: string) => ({ hydra: { serviceName: 'authed', serviceIP: '127.0.0.1', redis: { url: `redis://:${pw}@127.0.0.1:${PORT + 2}/0` } } });
+  const url = (pw: string) => ({ hydra: { serviceName: 'authed', serviceIP: '127.0.0.1', redis: { url: `redis://:${pw}@127.0.0.1:${authPort}/0` } } });
   const svc = await Hydra.create(url('pa55'), { logger: quietLogger(), env: {} });
   t.after(() => svc.close());
   await svc.registerService();

@@ -7,12 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { Hydra } from '../src/index.js';
-import { startRedisServer, waitFor, quietLogger } from './helpers.js';
-
-const MASTER_PORT = 6393;
-const SENTINEL_PORT = 26393;
+import { startRedisServer, waitFor, quietLogger, freePort } from './helpers.js';
 
 test('services register and talk through a Sentinel-managed master', async (t) => {
+  const [MASTER_PORT, SENTINEL_PORT] = [await freePort(), await freePort()];
   const master = await startRedisServer(MASTER_PORT);
   t.after(() => master.stop());
   const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-sentinel-'));

@@ -5,9 +5,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './helpers.js';
-
-const TLS_PORT = 6397;
+import { freePort, waitFor } from './helpers.js';
 
 test('a service registers over TLS (rediss://) when its CA is trusted', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'hydra-ts-tls-'));
@@ -18,6 +16,7 @@ test('a service registers over TLS (rediss://) when its CA is trusted', async (t
   writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1');
   ssl('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '1', '-extfile', 'ext');
 
+  const TLS_PORT = await freePort();
   const server = spawn('redis-server', ['--port', '0', '--tls-port', String(TLS_PORT), '--bind', '127.0.0.1', '--tls-cert-file', 'srv.pem', '--tls-key-file', 'srv.key', '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir], { cwd: dir, stdio: 'ignore' });
   t.after(() => server.kill('SIGKILL'));
 
@@ -41,5 +40,5 @@ test('a service registers over TLS (rediss://) when its CA is trusted', async (t
 
   const untrusted = run({ NODE_EXTRA_CA_CERTS: '' });
   assert.equal(untrusted.status, 1);
-  assert.match(untrusted.stdout, /ERR cannot reach Redis at rediss:\/\/127\.0\.0\.1:6397\/0/);
+  assert.match(untrusted.stdout, new RegExp(`ERR cannot reach Redis at rediss://127\\.0\\.0\\.1:${TLS_PORT}/0`));
 });

@@ -7,8 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { freePort, startRedisServer, waitFor } from '@hydra-ts/testing';
-import { startCluster, haproxyInstalled, type Cluster } from '../src/index.js';
-import { alive, presenceKeys, requestLoop, routerSees } from './helpers.js';
+import { startCluster, haproxyInstalled, Load, type Cluster } from '../src/index.js';
+import { alive, presenceKeys, routerSees } from './helpers.js';
 
 const HELLO = 'hello-service';
 const HPP = 'hpp-service';
@@ -106,18 +106,19 @@ test('scale up and down: every router sees each change', async () => {
 
 test('rollout: new version taking traffic, old instances drained, no failed request', async (t) => {
   const oldPids = cluster!.list(HELLO).map((i) => i.child.pid);
-  const loop = requestLoop(`${front()}/v1/hello/test`);
-  await waitFor('answers from the old version', () => loop.progress().versions.length >= 20, 20_000);
+  const load = new Load({ url: `${front()}/v1/hello/test`, maxMs: 120_000 });
+  await waitFor('answers from the old version', () => load.answeredBy('0.0.2') >= 20, 20_000);
   const message = await cluster!.rollout(HELLO);
   // A few more requests after the last old instance left.
   await new Promise((r) => setTimeout(r, 300));
-  const result = await loop.stop();
+  const result = await load.stop();
 
   t.diagnostic(`rollout through ${front()}: ${result.sent} requests, ${result.failed} failed`);
   assert.equal(message, 'hello-service rolled from 0.0.2 to 0.0.3 (2 instances)');
-  assert.equal(result.failed, 0, `no failed request out of ${result.sent}: ${result.failures.join('; ')}`);
-  assert.ok(result.versions.includes('0.0.2') && result.versions.includes('0.0.3'), 'answers came from both versions during the rollout');
-  assert.equal(result.versions.at(-1), '0.0.3', 'the last answers come from the new version');
+  assert.equal(result.failed, 0, `no failed request out of ${result.sent}: ${result.failures.map((f) => f.what).join('; ')}`);
+  const [before, after] = [result.versions.get('0.0.2'), result.versions.get('0.0.3')];
+  assert.ok(before && after, 'answers came from both versions during the rollout');
+  assert.ok(after.last > before.last, 'the last answers come from the new version');
   assert.deepEqual(cluster!.list(HELLO).map((i) => i.version), ['0.0.3', '0.0.3']);
   for (const pid of oldPids) assert.ok(!alive(pid), `old instance ${pid} exited`);
   for (const router of cluster!.routerUrls()) assert.deepEqual(await routerSees(router, HELLO), helloIds());

@@ -1,4 +1,4 @@
-/** What the local-cluster tests share: liveness by pid, a router's view, a bounded request loop. */
+/** What the local-cluster tests share: liveness by pid, a router's view, presence keys. */
 import { createClient } from 'redis';
 
 /** True while a process with this pid exists. */
@@ -26,44 +26,4 @@ export async function presenceKeys(url: string): Promise<string[]> {
   } finally {
     await redis.close();
   }
-}
-
-export interface LoopResult {
-  sent: number;
-  failed: number;
-  failures: string[];
-  versions: string[];
-}
-
-/**
- * GETs `url` from `workers` concurrent loops until stop() is called, at most
- * `maxRequests` in all and `maxMs` long. Records each answer's result.version in order.
- */
-export function requestLoop(url: string, { workers = 4, maxRequests = 20_000, maxMs = 120_000 } = {}): { progress: () => LoopResult; stop: () => Promise<LoopResult> } {
-  const result: LoopResult = { sent: 0, failed: 0, failures: [], versions: [] };
-  const deadline = Date.now() + maxMs;
-  let stopped = false;
-  const one = async () => {
-    while (!stopped && result.sent < maxRequests && Date.now() < deadline) {
-      result.sent++;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        const body = (await res.json()) as { result?: { version?: string } };
-        if (res.status !== 200) throw new Error(`HTTP ${res.status} ${JSON.stringify(body)}`);
-        result.versions.push(body.result?.version ?? '?');
-      } catch (err) {
-        result.failed++;
-        if (result.failures.length < 10) result.failures.push((err as Error).message);
-      }
-    }
-  };
-  const loops = Array.from({ length: workers }, one);
-  return {
-    progress: () => result,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(loops);
-      return result;
-    },
-  };
 }

@@ -2,8 +2,9 @@
  * A steady, bounded stream of GETs, as clients in front of the balancer would send:
  * a few loops, each one request at a time with a pause between, every request with
  * its own timeout. It stops by itself after `maxRequests` or `maxMs`, whichever
- * comes first, and counts what a step needs: sent, failed, and when each version
- * of the service answered.
+ * comes first, and counts what a step needs: sent, failed, how long answers took,
+ * and when each version of the service answered. The fault drill, the cluster test
+ * and the swarm test (deploy/swarm) all load with it.
  */
 export interface LoadOptions {
   url: string;
@@ -29,12 +30,16 @@ export interface LoadCounts {
   failures: Failure[];
   /** For each `result.version` seen: first and last time (ms since the epoch) it answered. */
   versions: Map<string, { first: number; last: number; count: number }>;
+  /** Milliseconds from sending to the whole answer, of every request that got one (filled by stop()). */
+  latency: { p50: number; p99: number; max: number };
 }
 
 const KEEP_FAILURES = 20;
 
 export class Load {
-  private readonly counts: LoadCounts = { sent: 0, failed: 0, failures: [], versions: new Map() };
+  private readonly counts: LoadCounts = { sent: 0, failed: 0, failures: [], versions: new Map(), latency: { p50: 0, p99: 0, max: 0 } };
+  /** One entry per answered request: bounded by maxRequests. */
+  private readonly latencies: number[] = [];
   private stopping = false;
   private readonly done: Promise<void>;
 
@@ -54,9 +59,11 @@ export class Load {
   }
 
   private async once(): Promise<void> {
+    const t0 = performance.now();
     try {
       const res = await fetch(this.o.url, { signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000) });
       const text = await res.text();
+      this.latencies.push(performance.now() - t0);
       if (res.status !== 200) return this.fail(`HTTP ${res.status} ${text.slice(0, 200)}`);
       const version = (JSON.parse(text) as { result?: { version?: unknown } }).result?.version;
       if (typeof version === 'string') this.sawVersion(version);
@@ -86,10 +93,18 @@ export class Load {
     return this.counts.sent;
   }
 
+  /** Answers of `version` so far, while it runs. */
+  answeredBy(version: string): number {
+    return this.counts.versions.get(version)?.count ?? 0;
+  }
+
   /** Stops the loops (requests in flight finish) and returns the counts. */
   async stop(): Promise<LoadCounts> {
     this.stopping = true;
     await this.done;
+    const sorted = this.latencies.sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+    this.counts.latency = { p50: at(0.5), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0) };
     return this.counts;
   }
 }
