@@ -38,9 +38,14 @@ export function createOutput(format: Format, stdout: NodeJS.WritableStream, stde
   };
 }
 
-/** Columns padded to their widest cell; the last column is not padded. */
-export function renderTable(headers: string[], rows: string[][], empty = '(none)'): string {
-  if (rows.length === 0) return empty;
+/**
+ * Columns padded to their widest cell; the last column is not padded. Cells are made
+ * text here: many come from entries anyone with Redis access wrote (a number or an
+ * object where a host name belongs), and the table must show them, not crash.
+ */
+export function renderTable(headers: string[], given: unknown[][], empty = '(none)'): string {
+  if (given.length === 0) return empty;
+  const rows = given.map((r) => r.map((c) => (typeof c === 'string' ? c : c === undefined || c === null ? '' : typeof c === 'object' ? JSON.stringify(c) : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [render(headers), ...rows.map(render)].join('\n');

@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { RedisClient } from '@hydra-ts/core';
-import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, waitFor, CLI_ROOT, type Child } from './helpers.js';
+import { writeFileSync } from 'node:fs';
+import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, stopProcess, waitFor, CLI_ROOT, type Child } from './helpers.js';
 
 const DB = 12;
 const URL = redisUrl(DB);
@@ -229,4 +230,43 @@ test('redis info prints the server\'s INFO as hydra-cli does, or one section as 
   const none = await run(['redis']);
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /redis needs a subcommand/);
+});
+
+test('names like __proto__, constructor, toString and hasOwnProperty are shown like any other, from a live service and from planted nodes entries', async () => {
+  const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+  // `constructor` is a valid service name: a real one. The others only get in by writing Redis
+  // directly, as instance ids (hash fields) and service names, with fields that are not text.
+  const child = startChild([FIXTURE, 'constructor'], { HYDRA_REDIS_URL: URL });
+  const live = JSON.parse((await ready(child, 'the constructor service')).slice(6)) as { instanceId: string };
+  for (const name of odd) await redis.hSet('hydra:service:nodes', name, JSON.stringify({ ...(JSON.parse(deadEntry(name, name, 7200)) as object), version: 42, hostName: { a: 1 } }));
+  try {
+    const nodes = await runJson<NodeJson[]>(['nodes']);
+    for (const name of odd) assert.deepEqual(nodes.filter((n) => n.instanceID === name).map((n) => [n.serviceName, n.alive]), [[name, false]], name);
+    assert.ok(nodes.some((n) => n.instanceID === live.instanceId && n.serviceName === 'constructor' && n.alive));
+    const table = await run(['nodes', '--table']);
+    assert.equal(table.code, 0, table.stderr);
+    for (const name of odd) assert.match(table.stdout, new RegExp(`^${name}\\s+${name}\\s+42\\s+127\\.0\\.0\\.1:4999\\s+1\\s+\\{"a":1\\}\\s+2h 0m ago\\s+DEAD$`, 'm'), name);
+    for (const args of [['health'], ['services'], ['routes'], ['nodes', 'constructor'], ['health', 'constructor']]) {
+      const r = await run([...args, '--table']);
+      assert.deepEqual([r.code, r.stderr], [0, ''], args.join(' '));
+    }
+    const services = await runJson<Array<{ serviceName: string; instances: number }>>(['services', 'constructor']);
+    assert.deepEqual(services.map((s) => [s.serviceName, s.instances]), [['constructor', 1]]);
+    const routes = Object.entries(await runJson<Record<string, string[]>>(['routes', 'constructor']));
+    assert.deepEqual(routes.map(([name, list]) => [name, list.includes('[get]/v1/hello')]), [['constructor', true]]);
+    const config = join(home.home, 'constructor.json');
+    writeFileSync(config, JSON.stringify({ hydra: { serviceName: 'constructor' } }));
+    assert.equal((await run(['cfg', 'push', 'constructor:1.0.0', config])).code, 0);
+    assert.deepEqual(await runJson<string[]>(['cfg', 'list', 'constructor']), ['constructor:1.0.0']);
+    assert.deepEqual(await runJson<unknown>(['cfg', 'pull', 'constructor:1.0.0']), { hydra: { serviceName: 'constructor' } });
+
+    // Every planted entry is seen by the prune as well (a field named __proto__ was invisible to it).
+    const pruned = await run(['nodes', '--prune', '--older-than', '3600', '--json']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    for (const name of odd) assert.equal(await redis.hExists('hydra:service:nodes', name), 0, name);
+  } finally {
+    await stopProcess(child.child);
+    await redis.del(['hydra:service:constructor:service', 'hydra:service:constructor:service:routes', 'hydra:service:constructor:configs']);
+    await redis.hDel('hydra:service:nodes', [...odd, live.instanceId]);
+  }
 });

@@ -81,5 +81,5 @@ export function startChild(args: string[], env: Record<string, string>, cwd = RE
   return startProcess(args, env, cwd);
 }
 
-export { stopAllProcesses as stopAllChildren, waitFor, redisUrl } from '@hydra-ts/testing';
+export { stopAllProcesses as stopAllChildren, stopProcess, waitFor, redisUrl } from '@hydra-ts/testing';
 export type { Started as Child } from '@hydra-ts/testing';

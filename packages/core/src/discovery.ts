@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import type { RedisClient } from './redis.js';
 import { keys, patterns, parseInstanceKey, parseServiceKey, keyspaceChannel, keyFromKeyspaceChannel, assertServiceName } from './keys.js';
-import type { NodeEntry } from './registry.js';
+import { readNodesHash, type NodeEntry } from './registry.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
 import { readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
@@ -38,9 +38,10 @@ async function scanKeys(redis: RedisClient, match: string): Promise<string[]> {
 function parseNode(raw: string | null | undefined): Instance | undefined {
   if (!raw) return undefined;
   try {
-    const entry = JSON.parse(raw) as NodeEntry;
-    const port = Number(entry.port);
-    if (typeof entry.instanceID !== 'string' || !Number.isFinite(port)) return undefined;
+    const entry = JSON.parse(raw) as NodeEntry | null;
+    const port = Number(entry?.port);
+    // Anyone with access to Redis writes entries: one that names no service is no instance.
+    if (typeof entry?.instanceID !== 'string' || typeof entry.serviceName !== 'string' || !Number.isFinite(port)) return undefined;
     return { ...entry, port };
   } catch {
     return undefined;
@@ -76,12 +77,19 @@ export async function readServices(redis: RedisClient): Promise<ServiceRecord[]>
   if (names.length === 0) return [];
   const values = await redis.mGet(names.map((n) => keys.service(n)));
   const out: ServiceRecord[] = [];
+  // The name is the key's (validated); the stored document only adds type and date, and
+  // anyone with access to Redis may have written something else there.
   values.forEach((v, i) => {
+    if (v === null) return;
+    let doc: Partial<Record<keyof ServiceRecord, unknown>> = {};
     try {
-      if (v) out.push(JSON.parse(v) as ServiceRecord);
+      const parsed: unknown = JSON.parse(v);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) doc = parsed;
     } catch {
-      out.push({ serviceName: names[i]!, type: '', registeredOn: '' });
+      // shown with its name only
     }
+    const text = (x: unknown) => (typeof x === 'string' ? x : '');
+    out.push({ ...doc, serviceName: names[i]!, type: text(doc.type), registeredOn: text(doc.registeredOn) });
   });
   return out.sort((a, b) => a.serviceName.localeCompare(b.serviceName));
 }
@@ -95,8 +103,7 @@ export interface NodeStatus extends Instance {
 /** Every nodes entry, each marked alive (presence exists) or not; unreadable entries are skipped. */
 export async function readNodes(redis: RedisClient, svc?: string, onSkip?: SkippedKeyHandler): Promise<NodeStatus[]> {
   if (svc !== undefined) assertServiceName(svc);
-  const all = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hGetAll(keys.nodes()), {}, onSkip);
-  const nodes = Object.values(all).map((raw) => parseNode(raw)).filter((n): n is Instance => n !== undefined && (svc === undefined || n.serviceName === svc));
+  const nodes = [...(await readNodesHash(redis, onSkip)).values()].map((raw) => parseNode(raw)).filter((n): n is Instance => n !== undefined && (svc === undefined || n.serviceName === svc));
   if (nodes.length === 0) return [];
   const present = await Promise.all(nodes.map((n) => redis.exists(keys.presence(n.serviceName, n.instanceID))));
   const now = Date.now();

@@ -6,6 +6,7 @@
  * every 5 s with a 3 s TTL). Long-dead nodes entries are pruned.
  */
 import { hostname } from 'node:os';
+import { RESP_TYPES } from 'redis';
 import type { RedisClient } from './redis.js';
 import { keys, channels } from './keys.js';
 import { createMessage, toShort } from './umf.js';
@@ -63,6 +64,17 @@ export function healthDocument(info: InstanceInfo): Record<string, unknown> {
 }
 
 /**
+ * Every field of the nodes hash (instance id → entry), or an empty Map when the key
+ * is of the wrong type (told to `onSkip`). A Map, not node-redis's plain object: the
+ * field names are whatever was written to Redis, and a field named `__proto__` would
+ * vanish from an object (no reader would list it, no prune would remove it).
+ */
+export async function readNodesHash(redis: RedisClient, onSkip?: SkippedKeyHandler): Promise<Map<string, string>> {
+  const asMap = redis.withTypeMapping({ [RESP_TYPES.MAP]: Map });
+  return readOrSkip(redis, keys.nodes(), 'hash', () => asMap.hGetAll(keys.nodes()) as Promise<Map<string, string>>, new Map<string, string>(), onSkip);
+}
+
+/**
  * Deletes a nodes entry only if it is unchanged since it was read and the instance
  * has no presence: an instance that comes back between the read and the delete keeps its entry.
  */
@@ -74,9 +86,8 @@ return 0`;
 
 /** Removes nodes entries not updated for `olderThanS` seconds whose presence is gone; returns the ids removed. */
 export async function pruneNodes(redis: RedisClient, olderThanS: number, now = Date.now(), onSkip?: SkippedKeyHandler): Promise<string[]> {
-  const all = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hGetAll(keys.nodes()), {}, onSkip);
   const removed: string[] = [];
-  for (const [id, raw] of Object.entries(all)) {
+  for (const [id, raw] of await readNodesHash(redis, onSkip)) {
     let entry: Partial<NodeEntry> | undefined;
     try {
       entry = JSON.parse(raw) as Partial<NodeEntry>;

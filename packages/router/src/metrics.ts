@@ -66,7 +66,8 @@ export class RouterMetrics {
   private readonly upstreamErrors: Counter<'service' | 'kind'>;
   private readonly wsMessages: Counter<'direction'>;
 
-  constructor(instanceCounts: () => Record<string, number>) {
+  /** `instanceCounts`: live instances by service name (a Map: names come from Redis, see stats.ts). */
+  constructor(instanceCounts: () => ReadonlyMap<string, number>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hydra_router_' });
     const counts = this.requestCounts;
     new Counter({
@@ -103,7 +104,7 @@ export class RouterMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [service, n] of Object.entries(instanceCounts())) this.labels(service).set(n);
+        for (const [service, n] of instanceCounts()) this.labels(service).set(n);
       },
     });
   }

@@ -95,7 +95,7 @@ export class Router implements ProxyObserver {
       connectTimeoutMs: 2000,
     }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE, (i) => guard.refusal(i.ip, i.port));
     this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
-    this.metrics = new RouterMetrics(() => Object.fromEntries(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
+    this.metrics = new RouterMetrics(() => new Map(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
     this.api = new RouterApi({
       hydra,
       routes: this.routes,

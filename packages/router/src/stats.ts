@@ -8,8 +8,14 @@
  * names the router knows (`known`: a service with routes or instances) get a ring of
  * their own, and at most `maxTargets` of them (a ring is ~43 KB); everything else is
  * counted under OTHER_TARGET. Nothing here grows with client input.
+ *
+ * The per-target answers are objects without a prototype: as a plain `{}`, a target
+ * named `__proto__` would set the prototype instead of a key and vanish from the answer.
  */
 const WINDOW_S = 3600;
+
+/** An object keyed by target names that come from outside (see above). */
+const byTarget = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 /** Where events for unknown names are counted; not a valid service name, so it never collides with one. */
 export const OTHER_TARGET = '*other*';
 export const MAX_TARGETS = 256;
@@ -63,7 +69,7 @@ export class PerSecondStats {
   /** hydra-router's getRawStats shape: per target, 3600 counts from an hour ago to now. */
   raw(): Record<string, number[]> {
     const nowS = Math.floor(this.now() / 1000);
-    const out: Record<string, number[]> = {};
+    const out = byTarget<number[]>();
     for (const [target, ring] of this.rings) {
       const series = new Array<number>(WINDOW_S);
       for (let i = 0; i < WINDOW_S; i++) series[i] = ring.at(nowS - WINDOW_S + 1 + i);
@@ -75,7 +81,7 @@ export class PerSecondStats {
   /** Events in the last `seconds` full seconds (the current one excluded), per target. */
   recent(seconds: number): Record<string, number> {
     const nowS = Math.floor(this.now() / 1000);
-    const out: Record<string, number> = {};
+    const out = byTarget<number>();
     for (const [target, ring] of this.rings) {
       let sum = 0;
       for (let s = nowS - seconds; s < nowS; s++) sum += ring.at(s);
@@ -85,7 +91,7 @@ export class PerSecondStats {
   }
 
   totals(): Record<string, number> {
-    const out: Record<string, number> = {};
+    const out = byTarget<number>();
     for (const [target, ring] of this.rings) out[target] = ring.total;
     return out;
   }

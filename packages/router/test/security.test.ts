@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
 import { Processes, flushDb, http, waitFor, agent, withRedis, redisUrl } from './helpers.js';
+import { PerSecondStats } from '../src/stats.js';
 
 const DB = 13;
 const TOKEN = 'the-router-token-0123456789';
@@ -344,4 +345,33 @@ test('instances planted at the router itself or at Redis are refused as upstream
   assert.match(called.text, /refused as an upstream/);
   // Real instances inside the allowed network still answer.
   assert.equal((await http(`${guarded.base}/v1/sec/thing`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200);
+});
+
+test('names like constructor and __proto__ are services like any other in stats, metrics, list/services, list/routes and list/nodes', async () => {
+  const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+  // `constructor` is a valid service name: a real one. The others only get in by writing Redis directly.
+  const ctor = await procs.backend(DB, 'constructor', ['[get]/v1/ctor/thing']);
+  await waitFor('constructor routed', async () => (await http(`${open.base}/v1/ctor/thing`)).status === 200);
+  assert.equal((await http(`${open.base}/constructor/v1/ctor/thing`)).status, 200);
+  await withRedis(DB, async (r) => {
+    for (const name of odd) {
+      await r.hSet('hydra:service:nodes', name, JSON.stringify({ serviceName: name, version: '1.0.0', instanceID: name, updatedOn: new Date().toISOString(), processID: 1, ip: '127.0.9.1', port: 1 }));
+    }
+  });
+  const api = async (path: string) => (await http(`${open.base}/v1/router/${path}`)).json().result;
+
+  const stats = await api('stats');
+  assert.ok(stats.totals.http.constructor >= 2, JSON.stringify(stats.totals.http));
+  assert.equal(stats.httpStats.constructor.length, 3600);
+  assert.ok((await api('list/services') as Array<{ serviceName: string; instanceID: string }>).some((s) => s.serviceName === 'constructor' && s.instanceID === ctor.instanceId));
+  assert.deepEqual((await api('list/routes') as Array<{ serviceName: string; routes: string[] }>).find((r) => r.serviceName === 'constructor')?.routes, ['/constructor', '/constructor/', '/constructor/:rest', '/v1/ctor/thing']);
+  const nodes = await api('list/nodes') as Array<{ serviceName: string; instanceID: string }>;
+  for (const name of odd) assert.deepEqual(nodes.filter((n) => n.instanceID === name).map((n) => n.serviceName), [name], name);
+  assert.match((await http(`${open.base}/metrics`)).text, /^hydra_router_instances\{service="constructor"\} 1$/m);
+
+  // The stats answers are keyed by name without a prototype: even __proto__, were it a known target, keeps its series.
+  const counts = new PerSecondStats(() => true);
+  for (const name of odd) counts.log(name);
+  for (const answer of [counts.raw(), counts.recent(1), counts.totals()]) assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(answer)) as object).sort(), [...odd].sort());
+  assert.equal(JSON.parse(JSON.stringify(counts.totals())).__proto__, 1);
 });
