@@ -125,6 +125,22 @@ test('a missing file and a malformed label are refused', async () => {
   await assertRefused(['cfg', 'push', 'a:b:c', path], /config label "a:b:c" is not in the form/);
 });
 
+test('a configs key of another type than a hash is named by list, pull, push and remove (not a bare WRONGTYPE)', async () => {
+  const key = 'hydra:service:wrongtype:configs';
+  await redis.set(key, 'str');
+  try {
+    const path = file('wrongtype.json', JSON.stringify({ hydra: { serviceName: 'wrongtype' } }));
+    for (const args of [['cfg', 'list', 'wrongtype'], ['cfg', 'pull', 'wrongtype:1.0.0'], ['cfg', 'push', 'wrongtype:1.0.0', path], ['cfg', 'remove', 'wrongtype:1.0.0']]) {
+      const r = await run(args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stderr, `hydra-cli: Redis key ${key} is a string, not a hash: it was not written by hydra-ts or Hydra; delete or repair it\n`, args.join(' '));
+    }
+    assert.equal(await redis.get(key), 'str', 'left as it was');
+  } finally {
+    await redis.del(key);
+  }
+});
+
 test('a label naming another service than the document is pushed with a warning', async () => {
   const path = file('other.json', JSON.stringify({ hydra: { serviceName: 'other-service' } }));
   const r = await run(['cfg', 'push', 'mismatch:1.0.0', path]);

@@ -6,6 +6,13 @@ import type { RedisClient } from './redis.js';
 import { keys, assertServiceName } from './keys.js';
 import { HydraError } from './errors.js';
 import { parseConfigLabel } from './config.js';
+import { onKeyOfType } from './wrong-type.js';
+
+/** The configs hash of a service, with a key of another type named in the error. */
+const onConfigs = <T>(redis: RedisClient, serviceName: string, op: (key: string) => Promise<T>): Promise<T> => {
+  const key = keys.configs(serviceName);
+  return onKeyOfType(redis, key, 'hash', () => op(key));
+};
 
 /** Refuses anything that is not `{"hydra": {"serviceName": ...}, ...}`, naming what is missing. */
 export function assertConfigDocument(doc: unknown, origin = 'config'): asserts doc is { hydra: { serviceName: string } } {
@@ -20,13 +27,13 @@ export function assertConfigDocument(doc: unknown, origin = 'config'): asserts d
 export async function putStoredConfig(redis: RedisClient, label: string, doc: unknown): Promise<void> {
   const { serviceName, version } = parseConfigLabel(label);
   assertConfigDocument(doc);
-  await redis.hSet(keys.configs(serviceName), version, JSON.stringify(doc));
+  await onConfigs(redis, serviceName, (key) => redis.hSet(key, version, JSON.stringify(doc)));
 }
 
 /** The stored document, or null when there is none. */
 export async function getStoredConfig(redis: RedisClient, label: string): Promise<unknown> {
   const { serviceName, version } = parseConfigLabel(label);
-  const raw = await redis.hGet(keys.configs(serviceName), version);
+  const raw = await onConfigs(redis, serviceName, (key) => redis.hGet(key, version));
   if (raw === null || raw === undefined) return null;
   try {
     return JSON.parse(raw) as unknown;
@@ -38,11 +45,11 @@ export async function getStoredConfig(redis: RedisClient, label: string): Promis
 /** Labels `<svc>:<version>` of the stored configs, sorted. */
 export async function listStoredConfigs(redis: RedisClient, serviceName: string): Promise<string[]> {
   assertServiceName(serviceName);
-  return (await redis.hKeys(keys.configs(serviceName))).sort().map((v) => `${serviceName}:${v}`);
+  return (await onConfigs(redis, serviceName, (key) => redis.hKeys(key))).sort().map((v) => `${serviceName}:${v}`);
 }
 
 /** Returns true when a config was removed. */
 export async function removeStoredConfig(redis: RedisClient, label: string): Promise<boolean> {
   const { serviceName, version } = parseConfigLabel(label);
-  return (await redis.hDel(keys.configs(serviceName), version)) === 1;
+  return (await onConfigs(redis, serviceName, (key) => redis.hDel(key, version))) === 1;
 }

@@ -9,6 +9,8 @@ export const ERRORS = {
   INVALID_UMF: 400,
   INVALID_ROUTE: 400,
   INVALID_JSON: 400,
+  /** A Redis key holds another type than the one its name stands for (written by someone else). */
+  WRONG_TYPE: 500,
   FORBIDDEN: 403,
   BODY_TOO_LARGE: 413,
   SERVICE_UNAVAILABLE: 503,

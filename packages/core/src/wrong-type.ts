@@ -7,6 +7,7 @@
 import { MultiErrorReply } from 'redis';
 import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
+import { HydraError } from './errors.js';
 
 type KeyType = 'set' | 'hash' | 'list' | 'string';
 
@@ -21,8 +22,12 @@ export function isWrongType(err: unknown): boolean {
 
 /** Tells `onSkip` that `key` holds another type than `expected`, naming the type it holds. */
 export async function reportWrongType(redis: RedisClient, key: string, expected: KeyType, onSkip: SkippedKeyHandler | undefined): Promise<void> {
-  const actual = await redis.type(key).catch(() => 'key of another type');
-  onSkip?.(key, `is a ${actual}, not a ${expected}`);
+  onSkip?.(key, `is a ${await heldType(redis, key)}, not a ${expected}`);
+}
+
+/** The type `key` holds, for messages ("string"). */
+function heldType(redis: RedisClient, key: string): Promise<string> {
+  return redis.type(key).catch(() => 'key of another type');
 }
 
 /**
@@ -43,6 +48,19 @@ export async function readOrSkip<T>(
     if (!isWrongType(err)) throw err;
     await reportWrongType(redis, key, expected, onSkip);
     return fallback;
+  }
+}
+
+/**
+ * Runs `op` on `key` where skipping is no answer (a write, or a read of the one key asked
+ * for): a WRONGTYPE becomes a WRONG_TYPE error naming the key and the type it holds.
+ */
+export async function onKeyOfType<T>(redis: RedisClient, key: string, expected: KeyType, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (!isWrongType(err)) throw err;
+    throw new HydraError('WRONG_TYPE', `Redis key ${key} is a ${await heldType(redis, key)}, not a ${expected}: it was not written by hydra-ts or Hydra; delete or repair it`, { cause: err });
   }
 }
 
