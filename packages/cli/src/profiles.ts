@@ -8,11 +8,11 @@
  * one (hydra-cli's `use` copies a profile there). Files written by hydra-cli
  * are read as they are, and what we write hydra-cli reads back.
  */
-import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CliError } from './errors.js';
-import { parseJson } from './json-file.js';
+import { readJsonFile } from '@hydra-ts/core';
 
 export const PROFILE_FILE_VERSION = 2;
 const PROFILE_FIELDS = ['redisUrl', 'redisPort', 'redisDb', 'redisPassword'] as const;
@@ -106,14 +106,13 @@ export class ProfileStore {
   constructor(readonly path: string) {}
 
   private read(): ProfileFile {
-    let text: string;
+    let data: unknown;
     try {
-      text = readFileSync(this.path, 'utf8');
+      data = readJsonFile(this.path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: PROFILE_FILE_VERSION };
-      throw new CliError(`cannot read ${this.path}: ${(err as Error).message}`);
+      if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { version: PROFILE_FILE_VERSION };
+      throw err;
     }
-    const data = parseJson(text, this.path);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`${this.path} must hold a JSON object`);
     return { ...(data as ProfileFile), version: PROFILE_FILE_VERSION };
   }

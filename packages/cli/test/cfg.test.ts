@@ -6,7 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, symlinkSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Hydra, type RedisClient } from '@hydra-ts/core';
 import { cli, cliJson, closeRedis, openTestRedis, redisUrl, tempHome, startChild, stopAllChildren, waitFor, silentLogger } from './helpers.js';
@@ -105,6 +106,35 @@ test('a file that is not JSON is refused with its path, line and column', async 
 test('a file cut short is refused at its end', async () => {
   const path = file('short.json', '{\n  "hydra": {\n    "serviceName": "refused"');
   await assertRefused(['cfg', 'push', 'refused:1.0.0', path], /short\.json:3:29: not valid JSON.*nothing was written/);
+});
+
+test('push reads a regular file (a symlink to one too) of at most 1 MiB; a FIFO, a device, a directory and a larger file are refused unread', async () => {
+  const target = file('target.json', JSON.stringify({ hydra: { serviceName: 'linked' } }));
+  const link = join(home.home, 'link.json');
+  symlinkSync(target, link);
+  assert.equal((await run(['cfg', 'push', 'linked:1.0.0', link])).code, 0);
+  await redis.del('hydra:service:linked:configs');
+
+  // Nobody writes to the FIFO and /dev/zero never ends: reading either would hang or fill memory.
+  const fifo = join(home.home, 'fifo.json');
+  execFileSync('mkfifo', [fifo]);
+  await assertRefused(['cfg', 'push', 'refused:1.0.0', fifo], /fifo\.json: is a FIFO \(named pipe\), not a regular file; nothing was written$/);
+  const zero = join(home.home, 'zero.json');
+  symlinkSync('/dev/zero', zero);
+  await assertRefused(['cfg', 'push', 'refused:1.0.0', zero], /zero\.json: is a character device, not a regular file; nothing was written$/);
+  await assertRefused(['cfg', 'push', 'refused:1.0.0', home.home], /: is a directory, not a regular file; nothing was written$/);
+  const big = file('big.json', JSON.stringify({ hydra: { serviceName: 'refused' }, pad: 'x'.repeat(2 * 1024 * 1024) }));
+  await assertRefused(['cfg', 'push', 'refused:1.0.0', big], new RegExp(`big\\.json: is ${statSync(big).size} bytes, more than the 1048576 bytes \\(MAX_JSON_FILE_BYTES\\) a JSON file may have; nothing was written$`));
+});
+
+test("a syntax error shows its position and an escaped excerpt of at most 40 characters; the file's control characters never reach the terminal", async () => {
+  const path = file('escapes.json', `{"hydra": \x1b[31mRED\x1b[0m\x07 \u009b2J${'y'.repeat(5000)}\n`);
+  const r = await run(['cfg', 'push', 'refused:1.0.0', path]);
+  assert.equal(r.code, 1);
+  const excerpt = '"\\u001b[31mRED\\u001b[0m\\u0007 \\u009b2Jy"';
+  assert.ok(excerpt.length <= 40);
+  assert.equal(r.stderr, `hydra-cli: ${path}:1:11: not valid JSON (line 1, column 11): unexpected text at ${excerpt}; nothing was written\n`);
+  assert.doesNotMatch(r.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/, 'no control character but the final newline');
 });
 
 test('a document without hydra.serviceName is refused naming the missing field', async () => {

@@ -7,6 +7,7 @@ import { keys, assertServiceName } from './keys.js';
 import { HydraError } from './errors.js';
 import { parseConfigLabel } from './config.js';
 import { onKeyOfType } from './wrong-type.js';
+import { MAX_JSON_FILE_BYTES } from './json-file.js';
 
 /** The configs hash of a service, with a key of another type named in the error. */
 const onConfigs = <T>(redis: RedisClient, serviceName: string, op: (key: string) => Promise<T>): Promise<T> => {
@@ -27,12 +28,21 @@ export function assertConfigDocument(doc: unknown, origin = 'config'): asserts d
 export async function putStoredConfig(redis: RedisClient, label: string, doc: unknown): Promise<void> {
   const { serviceName, version } = parseConfigLabel(label);
   assertConfigDocument(doc);
-  await onConfigs(redis, serviceName, (key) => redis.hSet(key, version, JSON.stringify(doc)));
+  const text = JSON.stringify(doc);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_JSON_FILE_BYTES) throw new HydraError('INVALID_CONFIG', `config ${label} is ${bytes} bytes as JSON, more than the ${MAX_JSON_FILE_BYTES} bytes (MAX_JSON_FILE_BYTES) a stored config may have`);
+  await onConfigs(redis, serviceName, (key) => redis.hSet(key, version, text));
 }
 
 /** The stored document, or null when there is none. */
 export async function getStoredConfig(redis: RedisClient, label: string): Promise<unknown> {
   const { serviceName, version } = parseConfigLabel(label);
+  // Measured before it is fetched: one stored before the limit existed is not loaded.
+  // (node-redis 6 types HSTRLEN's integer reply as an array; it is a number.)
+  const bytes = Number(await onConfigs(redis, serviceName, (key) => redis.hStrLen(key, version)));
+  if (bytes > MAX_JSON_FILE_BYTES) {
+    throw new HydraError('INVALID_CONFIG', `stored config ${label} is ${bytes} bytes, more than the ${MAX_JSON_FILE_BYTES} bytes (MAX_JSON_FILE_BYTES) a config may have; remove it (hydra-cli cfg remove ${label}) and push a smaller one`);
+  }
   const raw = await onConfigs(redis, serviceName, (key) => redis.hGet(key, version));
   if (raw === null || raw === undefined) return null;
   try {

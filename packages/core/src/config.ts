@@ -5,12 +5,12 @@
  * kept in an orchestrator's secret. Validated once, at start, with errors that name
  * the field.
  */
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HydraError } from './errors.js';
 import { assertServiceName } from './keys.js';
 import { parseJsonText } from './json.js';
+import { readJsonFile } from './json-file.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
 /** What Hydra registers when neither the config nor a package.json gives a version. */
@@ -65,16 +65,6 @@ function configError(message: string): HydraError {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw configError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  return parseJsonText(text, `config file ${path}`);
 }
 
 /**
@@ -139,7 +129,7 @@ export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.P
   const env = options.env ?? process.env;
   let doc: Record<string, unknown> = {};
   if (typeof source === 'string') {
-    const fromFile = await readJsonFile(source);
+    const fromFile = readJsonFile(source);
     if (!isObject(fromFile)) throw configError(`config file ${source} must hold a JSON object`);
     doc = fromFile;
   } else if (source) {

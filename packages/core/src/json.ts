@@ -4,6 +4,27 @@
  */
 import { HydraError } from './errors.js';
 
+/** Longest excerpt of JSON text shown in an error, escaped (the text may hold anything). */
+const EXCERPT_CHARS = 40;
+
+/**
+ * Characters that must not reach a terminal raw: C0 and C1 controls (ESC starts a
+ * terminal command sequence, 0x9B is CSI on its own), DEL, line and paragraph
+ * separators, bidirectional overrides, and the BOM.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * `text` from `offset` as a quoted excerpt of at most EXCERPT_CHARS characters, in
+ * JSON.stringify's style with every unsafe character escaped as \uXXXX: safe to print.
+ */
+export function jsonExcerpt(text: string, offset: number): string {
+  const escape = (s: string) => JSON.stringify(s).replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  let end = offset;
+  while (end < text.length && escape(text.slice(offset, end + 1)).length <= EXCERPT_CHARS) end++;
+  return escape(text.slice(offset, end));
+}
+
 /** 1-based line and column of a character offset. */
 function lineAndColumn(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
@@ -99,9 +120,16 @@ function jsonErrorOffset(text: string): number {
   return text.length;
 }
 
-/** The 1-based line and column of the first syntax error in `text`. */
-export function jsonErrorPosition(text: string): { line: number; column: number } {
-  return lineAndColumn(text, jsonErrorOffset(text));
+/**
+ * Why `text` is not JSON, for a person: `<origin>:<line>:<column>: ...` (the form editors
+ * jump to) and an escaped excerpt from the error on. Never V8's own message: it quotes
+ * the text raw, control characters and all.
+ */
+export function jsonSyntaxError(text: string, origin: string): HydraError {
+  const offset = jsonErrorOffset(text);
+  const { line, column } = lineAndColumn(text, offset);
+  const where = offset >= text.length ? 'the text ends before the JSON value does' : `unexpected text at ${jsonExcerpt(text, offset)}`;
+  return new HydraError('INVALID_JSON', `${origin}:${line}:${column}: not valid JSON (line ${line}, column ${column}): ${where}`);
 }
 
 /**
@@ -146,14 +174,13 @@ export function assertJsonDepth(text: string | Uint8Array, origin: string): void
   if (depth > MAX_JSON_DEPTH) throw new HydraError('INVALID_JSON', `${origin} nests arrays and objects ${depth} levels deep; the limit is ${MAX_JSON_DEPTH}`);
 }
 
-/** Parses JSON text; the error names `origin` and the line and column of the problem. */
+/** Parses JSON text; the error names `origin`, the line and column of the problem and an escaped excerpt (see jsonSyntaxError). */
 export function parseJsonText(text: string, origin: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    const { line, column } = jsonErrorPosition(text);
-    throw new HydraError('INVALID_JSON', `${origin} is not valid JSON at line ${line} column ${column}: ${(err as Error).message}`);
+  } catch {
+    throw jsonSyntaxError(text, origin);
   }
   assertJsonDepth(text, origin);
   return value;

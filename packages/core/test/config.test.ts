@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, redisUrlFromEnv, Hydra, HydraError, DEFAULT_REDIS_URL } from '../src/index.js';
+import { loadConfig, putStoredConfig, getStoredConfig, listStoredConfigs, removeStoredConfig, redisUrlFromEnv, Hydra, HydraError, DEFAULT_REDIS_URL, MAX_JSON_FILE_BYTES, keys } from '../src/index.js';
 import { freshDb, redisUrl, quietLogger } from './helpers.js';
 import { freePort } from '@hydra-ts/testing';
 
@@ -32,8 +32,8 @@ test('a JSON file is read; a broken one is refused with line and column', async 
 
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{\n  "hydra": {\n    "serviceName": "svc",,\n  }\n}');
-  await assert.rejects(loadConfig(bad, { env: {} }), isConfigError(/bad\.json is not valid JSON at line 3 column \d+/));
-  await assert.rejects(loadConfig(join(dir, 'missing.json'), { env: {} }), isConfigError(/cannot read config file .*missing\.json/));
+  await assert.rejects(loadConfig(bad, { env: {} }), isConfigError(/bad\.json:3:26: not valid JSON \(line 3, column 26\): unexpected text at ",\\n  }\\n}"$/));
+  await assert.rejects(loadConfig(join(dir, 'missing.json'), { env: {} }), isConfigError(/missing\.json: no such file$/));
 });
 
 test('HYDRA_REDIS_URL replaces hydra.redis; HYDRA_SERVICE as JSON or k=v|k=v overlays the hydra branch', async () => {
@@ -156,6 +156,21 @@ test('HYDRA_SERVICE=<svc>:<version> loads the whole document from Redis', async 
     assert.deepEqual(await listStoredConfigs(redis, 'stored-svc'), ['stored-svc:1.0.0'], 'refusals wrote nothing');
     assert.equal(await removeStoredConfig(redis, 'stored-svc:1.0.0'), true);
     assert.equal(await getStoredConfig(redis, 'stored-svc:1.0.0'), null);
+  } finally {
+    await redis.close();
+  }
+});
+
+test('a config over MAX_JSON_FILE_BYTES is neither stored nor loaded (one stored before the limit is refused by size, unread)', async () => {
+  const redis = await freshDb(DB);
+  try {
+    const big = { hydra: { serviceName: 'big-svc', redis: { url: redisUrl(DB) } }, pad: 'x'.repeat(MAX_JSON_FILE_BYTES) };
+    await assert.rejects(putStoredConfig(redis, 'big-svc:1.0.0', big), isConfigError(new RegExp(`config big-svc:1\\.0\\.0 is ${JSON.stringify(big).length} bytes as JSON, more than the ${MAX_JSON_FILE_BYTES} bytes`)));
+    assert.equal(await redis.exists(keys.configs('big-svc')), 0);
+    await redis.hSet(keys.configs('big-svc'), '1.0.0', JSON.stringify(big));
+    const tooBig = isConfigError(/stored config big-svc:1\.0\.0 is \d+ bytes, more than the 1048576 bytes .*hydra-cli cfg remove big-svc:1\.0\.0/);
+    await assert.rejects(getStoredConfig(redis, 'big-svc:1.0.0'), tooBig);
+    await assert.rejects(Hydra.create(undefined, { env: { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: 'big-svc:1.0.0' }, logger: quietLogger() }), tooBig);
   } finally {
     await redis.close();
   }

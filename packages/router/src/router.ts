@@ -46,7 +46,7 @@ const ROUTER_DEFAULTS = { serviceName: ROUTER_SERVICE, serviceType: 'router', se
 
 /** The config document: the file (if any) with the router's name and defaults filled in. */
 export async function routerConfig(path: string | undefined): Promise<ConfigDocument> {
-  const doc = path ? ((await readJsonFile(path)) as Record<string, unknown>) : {};
+  const doc = path ? (readJsonFile(path) as Record<string, unknown>) : {};
   const hydra = (doc.hydra ?? {}) as Record<string, unknown>;
   return { ...doc, hydra: { ...ROUTER_DEFAULTS, ...hydra, serviceName: ROUTER_SERVICE } } as unknown as ConfigDocument;
 }

@@ -6,7 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -280,6 +281,28 @@ test('a bad config field or an unreachable Redis stops the start with a message 
   const noRedis = procs.start('router (no Redis)', ROUTER_BIN, [], { HYDRA_REDIS_URL: 'redis://127.0.0.1:1/0', HYDRA_SERVICE: '{"servicePort":0}' });
   assert.equal(await noRedis.waitExit(15_000), 1);
   assert.match(noRedis.lines.join('\n'), /cannot start: .*Redis at redis:\/\/127\.0\.0\.1:1\/0/);
+});
+
+test('the config file named to the bin: a FIFO, a device or an over-large file is refused unread; a syntax error shows an escaped excerpt, no raw bytes', async () => {
+  const fifo = join(dir, 'fifo.json');
+  execFileSync('mkfifo', [fifo]);
+  const zero = join(dir, 'zero.json');
+  symlinkSync('/dev/zero', zero);
+  const big = join(dir, 'big.json');
+  writeFileSync(big, JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+  const escapes = join(dir, 'escapes.json');
+  writeFileSync(escapes, `{"cors": \x1b]0;owned\x07\x1b[2J${'z'.repeat(5000)}`);
+  const cases: Array<[string, string]> = [
+    [fifo, `${fifo}: is a FIFO (named pipe), not a regular file`],
+    [zero, `${zero}: is a character device, not a regular file`],
+    [big, `${big}: is ${statSync(big).size} bytes, more than the 1048576 bytes (MAX_JSON_FILE_BYTES) a JSON file may have`],
+    [escapes, `${escapes}:1:10: not valid JSON (line 1, column 10): unexpected text at "\\u001b]0;owned\\u0007\\u001b[2Jzzzzzzzzz"`],
+  ];
+  for (const [path, message] of cases) {
+    const p = procs.start(`router (${path})`, ROUTER_BIN, [path], { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: '{"servicePort":0}' });
+    assert.equal(await p.waitExit(), 1, path);
+    assert.deepEqual(p.lines, [`hydra-router: cannot start: ${message}`]);
+  }
 });
 
 /** The first snapshot the dashboard's event stream sends. */

@@ -10,6 +10,7 @@ import {
   getStoredConfig,
   isHydraError,
   keys,
+  readJsonFile,
   listStoredConfigs,
   parseConfigLabel,
   putStoredConfig,
@@ -18,7 +19,6 @@ import {
 } from '@hydra-ts/core';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { readJsonFile } from '../json-file.js';
 import { withRedis } from '../connection.js';
 import { commandGroup, example } from './help.js';
 
@@ -27,7 +27,7 @@ async function readConfigFile(label: string, file: string): Promise<{ serviceNam
   const { serviceName, version } = parseConfigLabel(label);
   let doc: unknown;
   try {
-    doc = await readJsonFile(file);
+    doc = readJsonFile(file);
     assertConfigDocument(doc, file);
   } catch (err) {
     if (err instanceof CliError || isHydraError(err)) throw new CliError(`${err.message}; nothing was written`);

@@ -3,10 +3,9 @@
  * `refresh` (tell routers to reload their route tables).
  */
 import type { Command } from 'commander';
-import { assertServiceName, channels, createMessage, keys, parseRoute, pruneNodes, Queues, toShort, type UMFInput, type UMFMessage } from '@hydra-ts/core';
+import { assertServiceName, channels, createMessage, keys, parseRoute, pruneNodes, Queues, readJsonFile, toShort, type UMFInput, type UMFMessage } from '@hydra-ts/core';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { readJsonFile } from '../json-file.js';
 import { withHydra, withRedis } from '../connection.js';
 import { warnSkipped } from '../output.js';
 import { commandGroup, example } from './help.js';
@@ -18,7 +17,7 @@ const NODE_LIST_REFRESH_S = 60;
 
 /** Reads a UMF message file; a missing `from` becomes hydra-cli's own route. */
 async function readMessage(file: string): Promise<UMFMessage> {
-  const data = await readJsonFile(file);
+  const data = readJsonFile(file);
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`${file}: a UMF message must be a JSON object`);
   const input = data as UMFInput;
   try {

@@ -3,10 +3,9 @@
  * instance (Hydra's makeAPIRequest), printing the response envelope.
  */
 import type { Command } from 'commander';
-import { parseRoute } from '@hydra-ts/core';
+import { parseRoute, readJsonFile } from '@hydra-ts/core';
 import type { Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { readJsonFile } from '../json-file.js';
 import { withHydra } from '../connection.js';
 import { example } from './help.js';
 
@@ -44,7 +43,7 @@ export function registerRestCommand(program: Command, ctx: Context): void {
       let body: Record<string, unknown> = {};
       if (payload !== undefined) {
         if (!WITH_BODY.has(method)) throw new CliError(`a payload is not allowed for HTTP ${method.toUpperCase()}; only post, put and patch carry one`);
-        const data = await readJsonFile(payload);
+        const data = readJsonFile(payload);
         if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new CliError(`${payload}: the payload must be a JSON object`);
         body = data as Record<string, unknown>;
       }
