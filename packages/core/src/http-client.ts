@@ -11,6 +11,7 @@ import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
 import { createMessage, parseRoute, type UMFInput } from './umf.js';
+import { timerMs } from './timer.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
@@ -24,7 +25,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
 export interface ApiRequestOptions {
-  /** Overrides the message's `timeout` (seconds); default 30 s. */
+  /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
 }
 
@@ -57,7 +58,7 @@ export class ApiClient {
     }
 
     const method = route.httpMethod.toUpperCase();
-    const timeoutMs = options.timeoutMs ?? (message.timeout ? message.timeout * 1000 : DEFAULT_HTTP_TIMEOUT_MS);
+    const timeoutMs = timerMs(options.timeoutMs ?? (message.timeout ? message.timeout * 1000 : DEFAULT_HTTP_TIMEOUT_MS));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);
     if (message.authorization) headers.authorization = message.authorization;

@@ -14,6 +14,7 @@ export { pruneNodes, healthDocument, type NodeEntry, HEARTBEAT_INTERVAL_MS, PRES
 export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
 export { ApiClient, type ApiRequestOptions } from './http-client.js';
 export { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
+export { MAX_TIMEOUT_MS } from './timer.js';
 export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';

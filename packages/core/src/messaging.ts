@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import { channels } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseMessage, parseRoute, sign, toShort, verify, type UMFInput, type UMFMessage } from './umf.js';
+import { timerMs } from './timer.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
@@ -163,7 +164,7 @@ export class Messenger {
       const timer = setTimeout(() => {
         this.pending.delete(message.mid);
         reject(new HydraError('TIMEOUT', `no reply to message ${message.mid} from ${message.to} within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, timerMs(timeoutMs));
       this.pending.set(message.mid, { resolve, reject, timer });
     });
     try {

@@ -15,6 +15,7 @@ export interface UMFMessage {
   mid: string;
   rmid?: string;
   signature?: string;
+  /** Seconds; longer than a timer holds (see timer.ts) means as long as it can. */
   timeout?: number;
   timestamp: string;
   type?: string;

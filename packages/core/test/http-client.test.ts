@@ -159,6 +159,28 @@ test('a POST that fails after reaching an instance is not replayed; a GET is ret
   }
 });
 
+test('a wait longer than a timer holds (UMF tmo 1e308 s, a request of 1e308 ms) lasts as long as it can, not 1 ms', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  const patient = await httpService('patient-svc', (_req, res) => setTimeout(() => json(res, 200, { result: { late: true } }), 200));
+  patient.hydra.onMessage((m) => void setTimeout(() => void patient.hydra.sendReplyMessage(m, { body: { late: true } }), 200));
+  const caller = await startService(DB, 'patient-caller');
+  try {
+    await waitFor('seen', () => caller.getServicePresence('patient-svc').length === 1);
+    const res = await caller.makeAPIRequest({ to: 'patient-svc:[get]/x', body: {}, tmo: 1e308 });
+    assert.deepEqual([res.statusCode, res.result], [200, { late: true }]);
+    const reply = await caller.request({ to: 'patient-svc:/', body: {} }, 1e308);
+    assert.equal(reply.body.late, true);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await Promise.all([caller.close(), patient.hydra.close()]);
+    patient.server.closeAllConnections();
+    patient.server.close();
+  }
+});
+
 test('a slow POST answers 504 after the timeout', async () => {
   const slow = await httpService('slow-svc', (_req, res) => setTimeout(() => json(res, 200, {}), 2000));
   const caller = await startService(DB, 'api-caller5');
