@@ -27,6 +27,12 @@ const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
+  /**
+   * Asked once the call is valid, before an instance is chosen (`path` without the query):
+   * an answer refuses the call with its status and reason. The router uses it to keep calls
+   * to the routes a service registered.
+   */
+  refuse?: (serviceName: string, method: string, path: string) => { status: number; reason: string } | undefined;
 }
 
 export class ApiClient {
@@ -58,6 +64,8 @@ export class ApiClient {
     }
 
     const method = route.httpMethod.toUpperCase();
+    const refused = options.refuse?.(route.serviceName, method, route.apiRoute.replace(/[?#].*$/, ''));
+    if (refused) return envelopeWithReason(refused.status, refused.reason);
     const timeoutMs = timerMs(options.timeoutMs ?? (message.timeout ? message.timeout * 1000 : DEFAULT_HTTP_TIMEOUT_MS));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = String(v);

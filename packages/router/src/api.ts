@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import {
   HydraError, assertServiceName, createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
-  type Hydra,
+  type ApiRequestOptions, type Hydra,
 } from '@hydra-ts/core';
 import { readJsonBody, sendEnvelope, sendReason, type AnswerContext } from './respond.js';
 import type { RouteLoader } from './route-loader.js';
@@ -43,6 +43,8 @@ export interface ApiDeps {
   wsStats: PerSecondStats;
   errorStats: PerSecondStats;
   issues: IssueLog;
+  /** How an HTTP call a message names is made (timeout, registered routes only); router.ts. */
+  callOptions: ApiRequestOptions;
   /** The health check fails unless the router serves: while it starts and once it is shutting down. */
   phase: () => RouterPhase;
   /** Asks every router (this one included) to reload routes. */
@@ -233,7 +235,7 @@ export class RouterApi {
     }
     const answer = await this.d.hydra.makeAPIRequest(
       { to: m.forward, from: `${this.d.hydra.instanceId}@${this.d.hydra.serviceName}:/`, body: m.body },
-      { timeoutMs: this.d.settings.requestTimeoutMs },
+      this.d.callOptions,
     );
     sendEnvelope(res, answer.statusCode, { result: answer.result }, ctx);
   }

@@ -22,8 +22,22 @@ export function toEntries(serviceName: string, routes: string[]): RouteEntry[] {
     .filter((e): e is RouteEntry => e !== null && !isSelfRoute(serviceName, e.pattern));
 }
 
+/** Why a call that names its service reached no registered route (see RouteLoader.refusal). */
+export interface RouteRefusal {
+  status: 404 | 405;
+  reason: string;
+  /** For 405: the methods registered for the path, for an Allow header. */
+  allow?: string;
+}
+
+/** Calls that name their service: `/<svc>/...` on HTTP, or a route in a message (WebSocket `[method]`, /v1/router/message). */
+export type NamedCall = 'direct' | 'message';
+
 export class RouteLoader {
   readonly table = new RouteTable();
+  /** The service refusal() asks about, read by isAsked during one synchronous match: no closure per call. */
+  private asked = '';
+  private readonly isAsked = (svc: string) => svc === this.asked;
   /** Registered route strings per service, as stored (for /v1/router/list/routes). */
   private readonly registered = new Map<string, string[]>();
   /** A routes key of the wrong type is skipped (the other services still load), with one warning. */
@@ -74,5 +88,22 @@ export class RouteLoader {
 
   knows(serviceName: string): boolean {
     return this.registered.has(serviceName);
+  }
+
+  /**
+   * A call that names its service reaches only what that service registered (method and
+   * path, `path` without the query): undefined when `svc` registered `method path`, else
+   * the answer: 405 with the methods registered for the path, or 404. The one check for
+   * direct addressing, WebSocket `[method]` calls and /v1/router/message.
+   */
+  refusal(svc: string, method: string, path: string, call: NamedCall): RouteRefusal | undefined {
+    this.asked = svc;
+    if (this.table.match(method, path, this.isAsked)) return undefined;
+    const allowed = this.table.allowedMethods(path, this.isAsked);
+    if (allowed.length) {
+      return { status: 405, reason: `${method} is not a registered method of ${path} on ${svc}; registered: ${allowed.join(', ')}`, allow: allowed.join(', ') };
+    }
+    const how = call === 'direct' ? `direct addressing (/${svc}/...)` : 'an HTTP call in a message (WebSocket "[method]" route, /v1/router/message "fwd")';
+    return { status: 404, reason: `${svc} registered no route matching ${method} ${path}: ${how} reaches only the routes a service registered (see /v1/router/list/routes)` };
   }
 }

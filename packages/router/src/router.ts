@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   Hydra, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
-  type ConfigDocument, type Logger, type UMFMessage,
+  type ApiRequestOptions, type ConfigDocument, type Logger, type UMFMessage,
 } from '@hydra-ts/core';
 import { readSettings, type RouterSettings } from './settings.js';
 import { STRATEGIES } from './balancer.js';
@@ -75,12 +75,6 @@ export class Router implements ProxyObserver {
   /** Whether a service has a live instance (routes of dead services do not match). */
   private readonly alive = (svc: string) => this.upstreams.has(svc);
   private closing?: Promise<void>;
-  /**
-   * The service a direct address names, read by isDirectTarget during one synchronous
-   * match: the table then looks at that service's routes only, with no closure per request.
-   */
-  private directTarget = '';
-  private readonly isDirectTarget = (svc: string) => svc === this.directTarget;
 
   private constructor(readonly hydra: Hydra, secrets: ClientSecrets, private readonly guard: UpstreamGuard) {
     this.logger = hydra.logger;
@@ -96,6 +90,13 @@ export class Router implements ProxyObserver {
     }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE, (i) => guard.refusal(i.ip, i.port));
     this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
     this.metrics = new RouterMetrics(() => new Map(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
+    // HTTP calls named in messages (WebSocket `[method]`, /v1/router/message) reach only the
+    // routes a service registered, as direct addressing does (hydra-router let them reach any path).
+    const callOptions: ApiRequestOptions = {
+      timeoutMs: this.settings.requestTimeoutMs,
+      // A service the router does not know is left to makeAPIRequest's 503 (no instances).
+      refuse: (svc, method, path) => (this.upstreams.has(svc) || this.routes.knows(svc) ? this.routes.refusal(svc, method, path, 'message') : undefined),
+    };
     this.api = new RouterApi({
       hydra,
       routes: this.routes,
@@ -105,6 +106,7 @@ export class Router implements ProxyObserver {
       wsStats: this.wsStats,
       errorStats: this.errorStats,
       issues: this.issues,
+      callOptions,
       phase: () => this.phase,
       broadcastRefresh: (svc) => this.broadcastRefresh(svc),
     });
@@ -119,6 +121,7 @@ export class Router implements ProxyObserver {
       errorStats: this.errorStats,
       metrics: this.metrics,
       logger: this.logger,
+      callOptions,
       routerApi: (apiRoute) => this.api.readForSocket(apiRoute),
     });
     this.dashboard = new Dashboard({
@@ -253,15 +256,15 @@ export class Router implements ProxyObserver {
       const first = decodeSegment(path.slice(1, slash < 0 ? undefined : slash));
       if (first && first !== ROUTER_SERVICE && (this.upstreams.has(first) || this.routes.knows(first))) {
         const rest = slash < 0 ? '/' : path.slice(slash);
-        this.directTarget = first;
-        if (this.routes.table.match(method, rest, this.isDirectTarget)) {
-          serviceName = first;
-          forwardPath = (slash < 0 ? '/' : url.slice(slash)) || '/';
-          if (slash < 0 && q >= 0) forwardPath = `/${url.slice(q)}`;
-        } else {
-          this.notRegistered(res, method, first, rest, ctx, started);
+        const refused = this.routes.refusal(first, method, rest, 'direct');
+        if (refused) {
+          sendReason(res, refused.status, refused.reason, ctx, refused.allow ? { allow: refused.allow } : undefined);
+          this.account(first, method, refused.status, started, ctx.requestId, rest);
           return;
         }
+        serviceName = first;
+        forwardPath = (slash < 0 ? '/' : url.slice(slash)) || '/';
+        if (slash < 0 && q >= 0) forwardPath = `/${url.slice(q)}`;
       }
     }
     if (!serviceName) {
@@ -283,18 +286,6 @@ export class Router implements ProxyObserver {
     const { serviceName, req, ctx } = call.r;
     this.metrics.upstreamError(serviceName, kind);
     if (kind !== 'too-large') this.issues.add('error', `${call.method} ${req.url} → ${serviceName}: upstream ${kind} [${ctx.requestId}]`);
-  }
-
-  /** A direct address whose method and path the service never registered: 405 when another method is, else 404. */
-  private notRegistered(res: ServerResponse, method: string, svc: string, rest: string, ctx: AnswerContext, started: number): void {
-    const allowed = this.routes.table.allowedMethods(rest, this.isDirectTarget);
-    if (allowed.length) {
-      sendReason(res, 405, `${method} is not a registered method of ${rest} on ${svc}; registered: ${allowed.join(', ')}`, ctx, { allow: allowed.join(', ') });
-      this.account(svc, method, 405, started, ctx.requestId, rest);
-      return;
-    }
-    sendReason(res, 404, `${svc} registered no route matching ${method} ${rest}: direct addressing (/${svc}/...) reaches only the routes a service registered (see /v1/router/list/routes)`, ctx);
-    this.account(svc, method, 404, started, ctx.requestId, rest);
   }
 
   private noRoute(res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {

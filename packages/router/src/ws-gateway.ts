@@ -18,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
   channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, toShort, verify,
-  type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
+  type ApiRequestOptions, type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
 } from '@hydra-ts/core';
 import type { ClientQueue } from './client-queue.js';
 import type { RouterSettings } from './settings.js';
@@ -48,6 +48,8 @@ export interface WsGatewayDeps {
   errorStats: PerSecondStats;
   metrics: RouterMetrics;
   logger: Logger;
+  /** How an HTTP call a message names is made (timeout, registered routes only); router.ts. */
+  callOptions: ApiRequestOptions;
   /** The router API read from a socket: `hydra-router:[get]/v1/router/<name>` (api.ts readForSocket). */
   routerApi: (apiRoute: string) => Promise<unknown>;
 }
@@ -228,7 +230,7 @@ export class WsGateway {
 
   /** `svc:[get]/path` from a socket: an HTTP call whose answer comes back as a reply. */
   private async throughHttp(ws: WebSocket, m: UMFMessage): Promise<void> {
-    const answer = await this.d.hydra.makeAPIRequest(m, { timeoutMs: this.d.settings.requestTimeoutMs });
+    const answer = await this.d.hydra.makeAPIRequest(m, this.d.callOptions);
     if (answer.statusCode >= 400) this.d.errorStats.log(parseRoute(m.to).serviceName);
     const result = answer.result;
     const isObject = typeof result === 'object' && result !== null && !Array.isArray(result);

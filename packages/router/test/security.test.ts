@@ -174,6 +174,32 @@ test('direct addressing reaches only the methods and paths the service registere
   assert.match(off.json().result.reason, /no route matches GET \/sec-svc\/v1\/sec\/thing/);
 });
 
+test('HTTP calls named in messages (WebSocket "[method]", /v1/router/message fwd) reach only registered routes, as direct addressing does', async () => {
+  const c = await wsOpen(wsUrl(open.base));
+  const reply = async (mid: string, to: string) => {
+    c.ws!.send(JSON.stringify({ to, frm: `${c.hello!.bdy.id}@client:/`, mid, bdy: {} }));
+    await waitFor(`reply to ${mid}`, () => c.frames.some((f) => f.rmid === mid));
+    return c.frames.find((f) => f.rmid === mid)!.bdy;
+  };
+  // A registered route is called (the backend's answer is no envelope: its result is empty).
+  assert.deepEqual(await reply('ok', 'sec-svc:[get]/v1/sec/thing?q=1'), {});
+  assert.deepEqual(await reply('hidden', 'sec-svc:[get]/internal/admin'), {
+    error: true,
+    reason: 'sec-svc registered no route matching GET /internal/admin: an HTTP call in a message (WebSocket "[method]" route, /v1/router/message "fwd") reaches only the routes a service registered (see /v1/router/list/routes)',
+  });
+  assert.deepEqual(await reply('method', 'sec-svc:[delete]/v1/sec/thing'), { error: true, reason: 'DELETE is not a registered method of /v1/sec/thing on sec-svc; registered: GET, POST' });
+  c.ws!.close();
+
+  const post = (fwd: string) => http(`${open.base}/v1/router/message`, { method: 'POST', body: JSON.stringify({ to: 'sec-svc:/', frm: 'client:/', fwd, bdy: {} }) });
+  assert.equal((await post('sec-svc:[post]/v1/sec/thing')).status, 200);
+  const hidden = await post('sec-svc:[delete]/internal/admin');
+  assert.equal(hidden.status, 404);
+  assert.match(hidden.json().result.reason, /^sec-svc registered no route matching DELETE \/internal\/admin/);
+  const wrongMethod = await post('sec-svc:[delete]/v1/sec/thing');
+  assert.equal(wrongMethod.status, 405);
+  assert.match(wrongMethod.json().result.reason, /registered: GET, POST$/);
+});
+
 test('a client id alone resumes nothing: ?id= and reconnect need the secret issued in the greeting', async () => {
   const victim = await wsOpen(wsUrl(open.base));
   const { id, secret } = victim.hello!.bdy as { id: string; secret: string };

@@ -96,7 +96,11 @@ before(async () => {
   const strict = join(dir, 'signed.json');
   writeFileSync(strict, JSON.stringify({ forceMessageSignature: true, signatureSharedSecret: SECRET }));
   [a, b, signed] = await Promise.all([procs.router(DB, { config }), procs.router(DB, { config }), procs.router(DB, { config: strict })]);
-  await procs.backend(DB, 'echo-svc');
+  // WebSocket [get] calls reach only registered routes (as direct addressing does).
+  await procs.backend(DB, 'echo-svc', ['[get]/v1/ws/envelope', '[get]/v1/ws/text']);
+  for (const r of [a, b, signed]) {
+    await waitFor('echo-svc routes loaded', async () => JSON.stringify(await (await fetch(`${r.base}/v1/router/list/routes`)).json()).includes('/v1/ws/text'));
+  }
 });
 
 after(async () => {
