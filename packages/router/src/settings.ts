@@ -50,6 +50,8 @@ export interface RouterSettings {
   wsMaxBuffered: number;
   /** Messages a second one WebSocket connection may send (then 1008). */
   wsMessageRate: number;
+  /** Bytes queued to one WebSocket client that it has not read yet (then 1008). */
+  wsMaxBackpressure: number;
   /** Networks instances must be in to be upstreams (addresses and CIDR networks); [] = any. */
   upstreamNetworks: string[];
   /** Peers whose X-Forwarded-For is believed (addresses and CIDR networks); [] = nobody's. */
@@ -78,6 +80,7 @@ export const DEFAULT_SETTINGS: RouterSettings = {
   wsMaxPayload: 1024 * 1024,
   wsMaxBuffered: 64 * 1024 * 1024,
   wsMessageRate: 100,
+  wsMaxBackpressure: 16 * 1024 * 1024,
   upstreamNetworks: [],
   trustedProxies: [],
 };
@@ -112,6 +115,7 @@ export const RANGES = {
   wsMaxPayload: { min: 1024, max: 64 * 1024 ** 2, integer: true, unit: 'bytes' },
   wsMaxBuffered: { min: 64 * 1024, max: 4 * 1024 ** 3, integer: true, unit: 'bytes' },
   wsMessageRate: { min: 1, max: 100_000, unit: 'messages a second' },
+  wsMaxBackpressure: { min: 64 * 1024, max: 1024 ** 3, integer: true, unit: 'bytes' },
 } satisfies Record<string, Range>;
 
 function num(doc: Record<string, unknown>, field: keyof typeof RANGES, fallback: number): number {
@@ -186,6 +190,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     wsMaxPayload: num(doc, 'wsMaxPayload', DEFAULT_SETTINGS.wsMaxPayload),
     wsMaxBuffered: num(doc, 'wsMaxBuffered', DEFAULT_SETTINGS.wsMaxBuffered),
     wsMessageRate: num(doc, 'wsMessageRate', DEFAULT_SETTINGS.wsMessageRate),
+    wsMaxBackpressure: num(doc, 'wsMaxBackpressure', DEFAULT_SETTINGS.wsMaxBackpressure),
     upstreamNetworks: networks(doc, 'upstreamNetworks'),
     trustedProxies: networks(doc, 'trustedProxies'),
   };

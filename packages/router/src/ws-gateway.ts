@@ -117,11 +117,25 @@ export class WsGateway {
     if (id && this.clients.get(id) === ws) this.clients.delete(id);
   }
 
-  private sendTo(ws: WebSocket, input: Parameters<typeof createMessage>[0]): boolean {
+  /**
+   * Every frame to a client goes out here. False when the socket is not open, or when the
+   * client has left too much unread (it is closed for it: ws-limits.ts); a caller holding a
+   * message for the client then keeps it in the client's queue.
+   */
+  private send(ws: WebSocket, text: string): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify(toShort(createMessage(input))));
+    const backlogged = this.limits.backlogged(ws);
+    if (backlogged) {
+      this.d.logger.warn({ client: this.ids.get(ws), queuedBytes: ws.bufferedAmount }, `closed a WebSocket client with 1008: ${backlogged}`);
+      return false;
+    }
+    ws.send(text);
     this.d.metrics.ws('out');
     return true;
+  }
+
+  private sendTo(ws: WebSocket, input: Parameters<typeof createMessage>[0]): boolean {
+    return this.send(ws, JSON.stringify(toShort(createMessage(input))));
   }
 
   /**
@@ -129,10 +143,7 @@ export class WsGateway {
    * createMessage checks bodies are objects, so the body goes into the short form after it.
    */
   private sendAny(ws: WebSocket, input: Omit<Parameters<typeof createMessage>[0], 'body'>, body: unknown): boolean {
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(JSON.stringify({ ...toShort(createMessage({ ...input, body: {} })), bdy: body }));
-    this.d.metrics.ws('out');
-    return true;
+    return this.send(ws, JSON.stringify({ ...toShort(createMessage({ ...input, body: {} })), bdy: body }));
   }
 
   private sendError(ws: WebSocket, problem: string, original?: UMFMessage): void {
@@ -220,11 +231,7 @@ export class WsGateway {
     if (!isInstanceId(clientId)) throw new Error(`fwd "${forward}" names no client: use "<id>@client:/" with the id from that client's connection message`);
     const short = toShort({ ...m, to: forward, via: this.self });
     const ws = this.clients.get(clientId);
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify(short));
-      this.d.metrics.ws('out');
-      return;
-    }
+    if (ws && this.send(ws, JSON.stringify(short))) return;
     await this.keep(clientId, short);
   }
 
@@ -267,11 +274,7 @@ export class WsGateway {
     const { via: _via, ...rest } = m;
     const short = toShort(rest as UMFMessage);
     const ws = this.clients.get(clientId);
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify(short));
-      this.d.metrics.ws('out');
-      return true;
-    }
+    if (ws && this.send(ws, JSON.stringify(short))) return true;
     await this.keep(clientId, short);
     return true;
   }
@@ -295,12 +298,10 @@ export class WsGateway {
     }
     for (let i = 0; i < kept.length; i++) {
       const ws = this.clients.get(clientId);
-      if (!ws || ws.readyState !== WebSocket.OPEN) {
+      if (!ws || !this.send(ws, JSON.stringify(kept[i]))) {
         for (const m of kept.slice(i)) await this.d.queue.push(clientId, m);
         return;
       }
-      ws.send(JSON.stringify(kept[i]));
-      this.d.metrics.ws('out');
     }
   }
 

@@ -7,7 +7,12 @@
  *   is closed with 1013 (try again later), so many concurrent large frames cannot take
  *   the router's memory;
  * - messages per connection are metered by a token bucket of `wsMessageRate` per second
- *   (a burst of one second's worth): a faster client is closed with 1008.
+ *   (a burst of one second's worth): a faster client is closed with 1008;
+ * - bytes queued to a client that it has not read (ws's `bufferedAmount`, growing once
+ *   the kernel's buffers are full) are looked at before each send: a client with more than
+ *   `wsMaxBackpressure` queued is closed with 1008 instead of being sent more, so a client
+ *   that stops reading cannot make the router hold everything sent to it. (A single message
+ *   larger than the limit still goes to a client that keeps up.)
  *
  * An offender's socket stops being read at once (nothing more is buffered for it) and is
  * destroyed a moment after its close frame went out.
@@ -23,6 +28,7 @@ const LINGER_MS = 500;
 export interface WsLimitSettings {
   wsMaxBuffered: number;
   wsMessageRate: number;
+  wsMaxBackpressure: number;
 }
 
 /** One connection's budget: bytes of its message in progress, and its message tokens. */
@@ -32,7 +38,7 @@ class Budget {
   refilledAt = Date.now();
   closed = false;
 
-  constructor(rate: number) {
+  constructor(rate: number, readonly socket: Duplex) {
     this.tokens = rate;
   }
 }
@@ -50,7 +56,7 @@ export class WsLimits {
 
   /** Starts metering a new connection on `socket` (the upgraded TCP socket). */
   track(ws: WebSocket, socket: Duplex): void {
-    const budget = new Budget(this.s.wsMessageRate);
+    const budget = new Budget(this.s.wsMessageRate, socket);
     this.budgets.set(ws, budget);
     socket.on('data', (chunk: Buffer) => {
       if (budget.closed) return;
@@ -89,6 +95,18 @@ export class WsLimits {
     }
     budget.tokens -= 1;
     return true;
+  }
+
+  /**
+   * Before sending to `ws`: when the client left more than wsMaxBackpressure bytes unread,
+   * it is closed (1008) and the answer is the reason; undefined means send.
+   */
+  backlogged(ws: WebSocket): string | undefined {
+    if (ws.bufferedAmount <= this.s.wsMaxBackpressure) return undefined;
+    const budget = this.budgets.get(ws);
+    const reason = `not reading: more than ${this.s.wsMaxBackpressure} bytes queued to it (wsMaxBackpressure)`;
+    if (budget && !budget.closed) this.offend(ws, budget.socket, budget, CLOSE_POLICY, reason);
+    return reason;
   }
 
   private release(budget: Budget): void {

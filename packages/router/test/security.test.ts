@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ function config(name: string, doc: Record<string, unknown>): string {
 before(async () => {
   await flushDb(DB);
   [open, guarded] = await Promise.all([
-    procs.router(DB, { config: config('open', { wsMessageRate: 100_000 }) }),
+    procs.router(DB, { config: config('open', { wsMessageRate: 100_000, wsMaxBackpressure: 65_536 }) }),
     procs.router(DB, { config: config('guarded', { routerToken: TOKEN, directAddressing: false, trustedProxies: ['127.0.0.0/8'], upstreamNetworks: ['127.0.0.1/32'], ...WS_LIMITS }) }),
   ]);
   await procs.backend(DB, 'sec-svc', ['[get]/v1/sec/hop', '[get]/v1/sec/thing', '[post]/v1/sec/thing']);
@@ -331,6 +331,56 @@ test('WebSocket memory is bounded: over wsMaxPayload closes with 1009, over wsMe
   after.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'ping', bdy: {} }));
   await waitFor('pong', () => after.frames.some((f) => f.typ === 'pong'));
   after.ws!.close();
+});
+
+/** A WebSocket client that does the upgrade by hand, reads its greeting and then stops reading. */
+function stalledClient(port: number): Promise<{ id: string; socket: Socket; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(
+      'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    ));
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => reject(new Error('no greeting from the router')), 5000);
+    let got = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      const head = got.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const frame = got.subarray(head + 4);
+      let length = (frame[1] ?? 0) & 0x7f;
+      let offset = 2;
+      if (length === 126) [length, offset] = [frame.length >= 4 ? frame.readUInt16BE(2) : Infinity, 4];
+      if (frame.length < offset + length) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      resolve({ id: (JSON.parse(frame.subarray(offset, offset + length).toString()) as Frame).bdy.id, socket, closed });
+    };
+    socket.on('data', onData);
+  });
+}
+
+test('a client that stops reading is closed with 1008 once more than wsMaxBackpressure bytes wait for it', async () => {
+  const stalled = await stalledClient(open.port);
+  const sender = await wsOpen(wsUrl(open.base));
+  const closedLine = open.proc.waitLine<{ msg: string; client: string }>('the backpressure close', (j) => j.client === stalled.id && /^closed a WebSocket client with 1008/.test(j.msg));
+  let seen = false;
+  void closedLine.then(() => (seen = true), () => undefined);
+  // Up to 80 MB: more than the kernel's socket buffers hold, so the router's own queue grows.
+  const pad = 'p'.repeat(200_000);
+  for (let i = 0; i < 400 && !seen; i++) {
+    sender.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: `${sender.hello!.bdy.id}@client:/`, fwd: `${stalled.id}@client:/`, bdy: { pad } }));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.match((await closedLine).msg, /not reading: more than 65536 bytes queued to it \(wsMaxBackpressure\)$/);
+  // The router let go of the connection: read again, the socket ends.
+  stalled.socket.resume();
+  await Promise.race([stalled.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the router kept the stalled connection')), 20_000).unref())]);
+  // The sender is not affected.
+  sender.ws!.send(JSON.stringify({ to: 'hydra-router:/', frm: 'client:/', typ: 'ping', mid: 'after-stall', bdy: {} }));
+  await waitFor('pong', () => sender.frames.some((f) => f.typ === 'pong'));
+  sender.ws!.close();
 });
 
 /** Writes an instance into Redis as a registered service would (what anyone with Redis access can do). */
