@@ -209,8 +209,8 @@ export class Dashboard {
     const recentErrors = byName(errorStats.recent(RATE_WINDOW_S));
     const totals = byName(httpStats.totals());
     const errorTotals = byName(errorStats.totals());
-    // A nodes entry is written by any client of Redis: a service name that is not text is no service.
-    const services: ServiceView[] = [...names].filter((n) => typeof n === 'string').sort().map((name) => {
+    // Names are text: readNodes skips an entry whose service name is not (core discovery.ts parseNode).
+    const services: ServiceView[] = [...names].sort().map((name) => {
       const instances: InstanceView[] = hydra.discovery.instances(name).map((i) => {
         const h = health.get(i.instanceID);
         const mem = h?.memory as { rss?: number; heapUsed?: number } | undefined;
