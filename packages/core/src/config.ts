@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { HydraError } from './errors.js';
 import { assertServiceName } from './keys.js';
 import { parseJsonText } from './json.js';
-import { readJsonFile } from './json-file.js';
+import { readJsonFile, readSmallFile } from './json-file.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
 /** What Hydra registers when neither the config nor a package.json gives a version. */
@@ -79,9 +79,10 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
   if (env.HYDRA_REDIS_URL) throw configError('HYDRA_REDIS_URL and HYDRA_REDIS_URL_FILE are both set: keep one');
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readSmallFile(file);
   } catch (err) {
-    throw configError(`cannot read HYDRA_REDIS_URL_FILE ${file}: ${(err as Error).message}`);
+    // The message names the file and the problem (no such file, a FIFO, too large).
+    throw configError(`cannot read HYDRA_REDIS_URL_FILE ${(err as Error).message}`);
   }
   const url = text.trim();
   if (!url) throw configError(`HYDRA_REDIS_URL_FILE ${file} is empty: it should hold a redis:// URL`);

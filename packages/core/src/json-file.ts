@@ -1,7 +1,7 @@
 /**
- * The one reader of JSON files that people name: a service's or the router's config
- * file, and what hydra-cli reads (a document for `cfg push`, a message, a payload, its
- * profile file). The file is opened first and judged by its descriptor (fstat), so what
+ * The one reader of files that people name: a service's or the router's config
+ * file, what hydra-cli reads (a document for `cfg push`, a message, a payload, its
+ * profile file), and the Redis URL secret file. The file is opened first and judged by its descriptor (fstat), so what
  * is checked is what is read: it must be a regular file (a symlink to one is fine; a
  * FIFO, a device or a directory is refused before a byte is read, so /dev/zero or a pipe
  * nobody writes cannot hang or flood the reader) and at most MAX_JSON_FILE_BYTES long.
@@ -41,6 +41,14 @@ function fileError(message: string, cause?: unknown): HydraError {
  * escaped excerpt of a syntax error (never the file's raw bytes).
  */
 export function readJsonFile(path: string): unknown {
+  return parseJsonText(readSmallFile(path), path);
+}
+
+/**
+ * A small file's text, judged as readJsonFile judges it (a regular file of at most
+ * MAX_JSON_FILE_BYTES); also for the secret file HYDRA_REDIS_URL_FILE names.
+ */
+export function readSmallFile(path: string): string {
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
@@ -60,7 +68,7 @@ export function readJsonFile(path: string): unknown {
   } finally {
     closeSync(fd);
   }
-  return parseJsonText(text, path);
+  return text;
 }
 
 /** What is at `path`, for a file that could not be opened for reading (a socket). */

@@ -96,6 +96,11 @@ test('HYDRA_REDIS_URL_FILE: the URL comes from a file (a Swarm or Kubernetes sec
   const empty = join(dir, 'empty-secret');
   writeFileSync(empty, '\n');
   await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: empty } }), isConfigError(/HYDRA_REDIS_URL_FILE .*empty-secret is empty/));
+  // A FIFO nobody writes would hang a plain read; a device would never end.
+  const fifo = join(dir, 'fifo-secret');
+  execFileSync('mkfifo', [fifo]);
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: fifo } }), isConfigError(/cannot read HYDRA_REDIS_URL_FILE .*fifo-secret: is a FIFO \(named pipe\), not a regular file/));
+  await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: '/dev/zero' } }), isConfigError(/cannot read HYDRA_REDIS_URL_FILE \/dev\/zero: is a character device/));
   await assert.rejects(loadConfig(svc, { env: { HYDRA_REDIS_URL_FILE: secret, HYDRA_REDIS_URL: 'redis://127.0.0.1:6379/2' } }), isConfigError(/both set/));
   const notUrl = join(dir, 'not-a-url');
   writeFileSync(notUrl, 'http://127.0.0.1:6379');
