@@ -107,18 +107,24 @@ function parseServiceEnv(raw: string): ServiceEnv {
   if (text.startsWith('{')) {
     const values = parseJsonText(text, 'HYDRA_SERVICE');
     if (!isObject(values)) throw configError('HYDRA_SERVICE JSON must be an object');
-    return { kind: 'partial', values };
+    return { kind: 'partial', values: noPrototypeKey(values) };
   }
   if (text.includes('=')) {
-    const values: Record<string, unknown> = {};
+    const values: Record<string, unknown> = Object.create(null);
     for (const segment of text.replace(/\r?\n|\r/g, '').split('|')) {
       const eq = segment.indexOf('=');
       if (eq <= 0) throw configError(`HYDRA_SERVICE segment "${segment.trim()}" is not key=value`);
       values[segment.slice(0, eq).trim()] = segment.slice(eq + 1).trim();
     }
-    return { kind: 'partial', values };
+    return { kind: 'partial', values: noPrototypeKey(values) };
   }
   return { kind: 'stored', label: text };
+}
+
+/** Unknown fields travel along (as in Hydra), but `__proto__` would vanish when merged: refuse it by name. */
+function noPrototypeKey(values: Record<string, unknown>): Record<string, unknown> {
+  if (Object.hasOwn(values, '__proto__')) throw configError('HYDRA_SERVICE names the field "__proto__", which no config has');
+  return values;
 }
 
 /**

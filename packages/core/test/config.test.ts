@@ -46,6 +46,11 @@ test('HYDRA_REDIS_URL replaces hydra.redis; HYDRA_SERVICE as JSON or k=v|k=v ove
   const b = await loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_SERVICE: 'serviceName=other|servicePort=6000' } });
   assert.equal(b.hydra.serviceName, 'other');
   assert.equal(b.hydra.servicePort, 6000);
+
+  // Merging would drop a __proto__ field without a word: it is refused by name in both forms.
+  for (const HYDRA_SERVICE of ['__proto__=x|servicePort=6000', '{"__proto__":{"servicePort":1},"servicePort":6000}']) {
+    await assert.rejects(loadConfig({ hydra: { serviceName: 'svc' } }, { env: { HYDRA_SERVICE } }), isConfigError(/HYDRA_SERVICE names the field "__proto__"/));
+  }
 });
 
 test('HYDRA_SERVICE_IP and HYDRA_SERVICE_PORT give one instance its address over a stored config', async () => {
