@@ -1,8 +1,8 @@
 /**
- * What the router's fault and cost benchmarks share: child processes that are
- * always killed at exit (a stopped one is continued first), a redis-server of the
- * run's own (loopback, free port, nothing on disk), the bench backend and the
- * router bin as it runs.
+ * What the router's benchmarks share: child processes that are always killed at
+ * exit (a stopped one is continued first), a redis-server of the run's own
+ * (loopback, free port, nothing on disk), the bench backend, the router bin as it
+ * runs, and a process tree's CPU time and resident memory read from /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -55,11 +55,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Spawns node with `args` and resolves with its first stdout JSON line satisfying `ready`. */
-export function start(args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean): Promise<{ child: ChildProcess; line: Record<string, any> }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Kills `child` at exit if it is still running then. */
+export function track(child: ChildProcess): ChildProcess {
   children.add(child);
   child.on('exit', () => children.delete(child));
+  return child;
+}
+
+/** Signals `child` and resolves when it has exited. */
+export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** Spawns node with `args` and resolves with its first stdout JSON line satisfying `ready`. */
+export function start(args: string[], env: Record<string, string>, ready: (j: Record<string, any>) => boolean): Promise<{ child: ChildProcess; line: Record<string, any> }> {
+  const child = track(spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   return new Promise((resolve, reject) => {
     let buf = '';
     let err = '';
@@ -93,9 +107,7 @@ export function start(args: string[], env: Record<string, string>, ready: (j: Re
 /** A redis-server of this run's own; resolves with its URL (database 0). */
 export async function redisServer(): Promise<string> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
+  track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' }));
   const url = `redis://127.0.0.1:${port}/0`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -109,19 +121,65 @@ export async function redisServer(): Promise<string> {
   throw new Error('redis-server did not start');
 }
 
-/** One instance of the bench backend (bench/router/backend.ts) registered as `service`. */
-export function startBackend(redisUrl: string, service: string): Promise<{ child: ChildProcess; line: Record<string, any> }> {
+/** One instance of the bench backend (bench/router/backend.ts) registered as `service`, serving `route`. */
+export function startBackend(redisUrl: string, service: string, route = BENCH_PATH): Promise<{ child: ChildProcess; line: Record<string, any> }> {
   return start([BACKEND], {
-    HYDRA_LOG_LEVEL: 'warn', HYDRA_REDIS_URL: redisUrl, BENCH_ROUTE: BENCH_PATH,
+    HYDRA_LOG_LEVEL: 'warn', HYDRA_REDIS_URL: redisUrl, BENCH_ROUTE: route,
     HYDRA_SERVICE: JSON.stringify({ serviceName: service, servicePort: 0, serviceIP: '127.0.0.1' }),
   }, (j) => j.ready === true);
 }
 
-/** The router bin, with its shebang's node flags, with `configFile` (or none); resolves once it serves. */
-export async function startRouter(redisUrl: string, configFile?: string): Promise<{ child: ChildProcess; port: number }> {
-  const flags = readFileSync(ROUTER_BIN, 'utf8').split('\n', 1)[0]!.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
-  const r = await start([...flags, ROUTER_BIN, ...(configFile ? [configFile] : [])], {
+/** The node flags of the bin's shebang (`#!/usr/bin/env -S node <flags>`), so the router runs as its bin does. */
+export function binNodeFlags(): string[] {
+  return readFileSync(ROUTER_BIN, 'utf8').split('\n', 1)[0]!.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean).slice(1);
+}
+
+/** The router bin with `configFile` (or none), run with `nodeFlags` (the bin's by default); resolves once it serves. */
+export async function startRouter(redisUrl: string, configFile?: string, nodeFlags = binNodeFlags()): Promise<{ child: ChildProcess; port: number }> {
+  const r = await start([...nodeFlags, ROUTER_BIN, ...(configFile ? [configFile] : [])], {
     HYDRA_LOG_LEVEL: 'info', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
   }, (j) => j.msg === 'hydra-router ready');
   return { child: r.child, port: r.line.port as number };
+}
+
+/** `pid` and its descendants (a cluster primary's workers, nginx's worker); [] once it is gone. */
+export function processTree(pid: number): number[] {
+  let kids: number[];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return []; // gone
+  }
+  return [pid, ...kids.flatMap(processTree)];
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on Linux). */
+const TICKS_PER_S = 100;
+
+/** CPU seconds (user + system) `pid` and its descendants have used so far. */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the command name, which may itself hold spaces and parentheses.
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return ticks / TICKS_PER_S;
+}
+
+/** Resident memory of `pid` and its descendants, MB. */
+export function rssMb(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return kb / 1024;
 }

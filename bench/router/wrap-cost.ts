@@ -7,22 +7,14 @@
  * router's own CPU time (utime + stime from /proc) around it; prints CPU per request
  * of both, per round and the median, and their ratio. Runs its own redis-server.
  */
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { BENCH_PATH, redisServer, startBackend, startRouter, work } from './processes.js';
+import { BENCH_PATH, cpuSeconds, redisServer, startBackend, startRouter, work } from './processes.js';
 
 const REQUESTS = Number(process.env.WRAP_REQUESTS ?? 20_000);
 const LOOPS = Number(process.env.WRAP_LOOPS ?? 32);
 const ROUNDS = Number(process.env.WRAP_ROUNDS ?? 5);
-const TICKS_PER_S = 100;
-
-/** CPU seconds the process has used (user + system). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
-
 async function drive(pool: Pool, count: number): Promise<void> {
   let sent = 0;
   const loop = async () => {
