@@ -153,6 +153,7 @@ function onClientClose(this: ServerResponse & { [CALL]?: ProxyCall }): void {
  */
 export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
   readonly method: string;
+  inFlightSlot = -1;
   private readonly tried = new Set<Upstream>();
   private readonly headers: Record<string, string | string[]>;
   private readonly body?: ClientBody;

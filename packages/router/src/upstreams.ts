@@ -16,6 +16,7 @@ import { Pool } from 'undici';
 import type { Discovery, DownReason, Instance, Logger } from '@hydra-ts/core';
 import { errorMessage } from '@hydra-ts/core';
 import type { BalancingStrategy, Candidate } from './balancer.js';
+import { InFlightList, type InFlightEntry } from './in-flight.js';
 
 export interface PoolOptions {
   /** Most concurrent connections to one instance. */
@@ -31,13 +32,13 @@ const MAX_EJECTION_MS = 30_000;
 const MAX_OUTLIER_EJECTION_MS = 300_000;
 
 /** A request running on an instance, told when the instance is lost under it. */
-export interface InFlight {
+export interface InFlight extends InFlightEntry {
   lost(upstream: Upstream): void;
 }
 
 export class Upstream implements Candidate {
   /** Requests sent and not finished. */
-  readonly inFlight = new Set<InFlight>();
+  readonly inFlight = new InFlightList<InFlight>();
   /** Until when the instance is out of rotation (epoch ms). */
   ejectedUntil = 0;
   private refusals = 0;
@@ -156,7 +157,7 @@ export class Upstreams {
       // No heartbeat for 3 s: whatever it holds would wait for requestTimeout. Its callers retry
       // elsewhere when that is safe, or answer at once (proxy.ts).
       this.logger.warn({ upstreamService: upstream.serviceName, upstreamInstance: upstream.instanceId, origin: upstream.origin, requests: upstream.inFlight.size }, 'instance stopped heartbeating with requests in flight; handing them back');
-      for (const call of [...upstream.inFlight]) call.lost(upstream);
+      for (const call of upstream.inFlight.snapshot()) call.lost(upstream);
     }
     // After a graceful stop ('removed') requests running on it finish by themselves; close refuses new ones.
     upstream.pool.close().catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'closing an upstream pool failed'));
