@@ -58,10 +58,12 @@ class LatencyHistogram {
   }
 }
 
+/** Requests by service, method and status: nested maps, so counting builds no key string. */
+type RequestCounts = Map<string, Map<string, Map<number, number>>>;
+
 export class RouterMetrics {
   readonly registry = new Registry();
-  /** Requests by `service\0method\0status`. */
-  private readonly requestCounts = new Map<string, number>();
+  private readonly requestCounts: RequestCounts = new Map();
   private readonly latency = new LatencyHistogram('hydra_router_request_duration_seconds', 'Time from request to the end of the response, by target service');
   private readonly upstreamErrors: Counter<'service' | 'kind'>;
   private readonly wsMessages: Counter<'direction'>;
@@ -77,9 +79,8 @@ export class RouterMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [key, n] of counts) {
-          const [service, method, status] = key.split('\0') as [string, string, string];
-          this.labels(service, method, status).inc(n);
+        for (const [service, methods] of counts) {
+          for (const [method, statuses] of methods) for (const [status, n] of statuses) this.labels(service, method, String(status)).inc(n);
         }
       },
     });
@@ -110,8 +111,11 @@ export class RouterMetrics {
   }
 
   request(service: string, method: string, status: number, seconds: number): void {
-    const key = `${service}\0${method}\0${status}`;
-    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
+    let methods = this.requestCounts.get(service);
+    if (!methods) this.requestCounts.set(service, (methods = new Map()));
+    let statuses = methods.get(method);
+    if (!statuses) methods.set(method, (statuses = new Map()));
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
     this.latency.observe(service, seconds);
   }
 

@@ -241,8 +241,6 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
         headers: this.headers,
         // undici takes async iterables as bodies (core/request.js) though its types list only streams.
         body: this.body ? (this.body.chunks() as unknown as Readable) : undefined,
-        headersTimeout: this.settings.requestTimeoutMs,
-        bodyTimeout: this.settings.requestTimeoutMs,
       },
       this,
     );

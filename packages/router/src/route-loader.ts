@@ -98,7 +98,7 @@ export class RouteLoader {
    */
   refusal(svc: string, method: string, path: string, call: NamedCall): RouteRefusal | undefined {
     this.asked = svc;
-    if (this.table.match(method, path, this.isAsked)) return undefined;
+    if (this.table.find(method, path, this.isAsked)) return undefined;
     const allowed = this.table.allowedMethods(path, this.isAsked);
     if (allowed.length) {
       return { status: 405, reason: `${method} is not a registered method of ${path} on ${svc}; registered: ${allowed.join(', ')}`, allow: allowed.join(', ') };

@@ -62,6 +62,12 @@ function methodMatches(entry: RouteEntry, method: string | undefined): boolean {
 
 export class RouteTable {
   private root = newNode();
+  /**
+   * Entries of the patterns without `:param` or `*`, in the trie's order, by staticKey of
+   * their segments: a request for such a path is answered by one map lookup, without
+   * splitting it (the common case, on every request).
+   */
+  private statics = new Map<string, RouteEntry[]>();
   private readonly byService = new Map<string, RouteEntry[]>();
 
   /** Replaces all routes of one service (an empty list removes it). */
@@ -81,10 +87,21 @@ export class RouteTable {
   /** Route tables change rarely and are small: rebuilding keeps the trie simple and exactly in step. */
   private rebuild(): void {
     const root = newNode();
+    const statics = new Map<string, RouteEntry[]>();
     for (const svc of [...this.byService.keys()].sort()) {
-      for (const entry of this.byService.get(svc)!) insert(root, entry);
+      for (const entry of this.byService.get(svc)!) {
+        const segments = splitPath(entry.pattern);
+        insert(root, entry, segments);
+        if (segments.every((seg) => !seg.startsWith('*') && !(seg.startsWith(':') && seg.length > 1))) {
+          const key = staticKey(segments);
+          let list = statics.get(key);
+          if (!list) statics.set(key, (list = []));
+          list.push(entry);
+        }
+      }
     }
     this.root = root;
+    this.statics = statics;
   }
 
   /**
@@ -92,28 +109,54 @@ export class RouteTable {
    * Pass `method` undefined to ask whether any method matches (for a 405 answer).
    */
   match(method: string | undefined, path: string, alive: Liveness): RouteMatch | null {
-    const segments = splitPath(path);
     const params: Record<string, string> = {};
-    const pick = (entries: RouteEntry[]) => entries.find((e) => methodMatches(e, method) && alive(e.serviceName));
-    const entry = walk(this.root, segments, 0, params, pick);
+    const entry = this.staticMatch(method, path, alive) ?? walk(this.root, splitPath(path), 0, params, method, alive);
     return entry ? { entry, params } : null;
+  }
+
+  /** match() for the request path: the entry alone. */
+  find(method: string, path: string, alive: Liveness): RouteEntry | undefined {
+    return this.staticMatch(method, path, alive) ?? walk(this.root, splitPath(path), 0, {}, method, alive);
+  }
+
+  /**
+   * The walk's first candidate, looked up directly: a pattern that matches every segment
+   * statically is the most specific there is. When none of its entries is live for the
+   * method, the walk goes on to `:param` and `*` patterns.
+   */
+  private staticMatch(method: string | undefined, path: string, alive: Liveness): RouteEntry | undefined {
+    if (path.charCodeAt(0) !== 0x2f) return undefined; // not /-rooted: splitPath reads it differently
+    // staticKey(splitPath(path)), without splitting: splitPath drops one trailing slash.
+    const entries = this.statics.get(path.endsWith('/') ? path.slice(0, -1) : path);
+    return entries && pick(entries, method, alive);
   }
 
   /** Methods of live routes whose pattern matches `path`, for the Allow header of a 405. */
   allowedMethods(path: string, alive: Liveness): string[] {
     const found = new Set<string>();
-    const segments = splitPath(path);
-    walk(this.root, segments, 0, {}, (entries) => {
-      for (const e of entries) if (alive(e.serviceName)) found.add(e.method);
-      return undefined; // keep walking: collect from every matching pattern
-    });
+    walk(this.root, splitPath(path), 0, {}, undefined, alive, found);
     return [...found].sort();
   }
 }
 
-function insert(root: Node, entry: RouteEntry): void {
+/** The segments as a path again: '' for none ('/'), so that [] and [''] ('//') differ. */
+function staticKey(segments: string[]): string {
+  return segments.length ? `/${segments.join('/')}` : '';
+}
+
+/** The first entry live for `method`; or, when collecting, none, after adding every live entry's method to `found`. */
+function pick(entries: RouteEntry[], method: string | undefined, alive: Liveness, found?: Set<string>): RouteEntry | undefined {
+  for (const e of entries) {
+    if (!alive(e.serviceName)) continue;
+    if (found) found.add(e.method);
+    else if (methodMatches(e, method)) return e;
+  }
+  return undefined;
+}
+
+function insert(root: Node, entry: RouteEntry, segments: string[]): void {
   let node = root;
-  for (const seg of splitPath(entry.pattern)) {
+  for (const seg of segments) {
     if (seg.startsWith('*')) {
       node.wildcard ??= { name: seg.slice(1) || '*', entries: [] };
       node.wildcard.entries.push(entry);
@@ -131,36 +174,43 @@ function insert(root: Node, entry: RouteEntry): void {
   node.entries.push(entry);
 }
 
+/**
+ * Depth first, static before `:param` before `*`, backtracking: the first live entry for
+ * `method` found is the most specific. With `found`, every matching pattern is visited
+ * and the methods of its live entries collected.
+ */
 function walk(
   node: Node,
   segments: string[],
   i: number,
   params: Record<string, string>,
-  pick: (entries: RouteEntry[]) => RouteEntry | undefined,
+  method: string | undefined,
+  alive: Liveness,
+  found?: Set<string>,
 ): RouteEntry | undefined {
   if (i === segments.length) {
-    const here = pick(node.entries);
+    const here = pick(node.entries, method, alive, found);
     if (here) return here;
   } else {
     const seg = segments[i]!;
     const stat = node.statics.get(seg);
     if (stat) {
-      const found = walk(stat, segments, i + 1, params, pick);
-      if (found) return found;
+      const hit = walk(stat, segments, i + 1, params, method, alive, found);
+      if (hit) return hit;
     }
     if (node.param && seg !== '') {
-      const found = walk(node.param.node, segments, i + 1, params, pick);
-      if (found) {
+      const hit = walk(node.param.node, segments, i + 1, params, method, alive, found);
+      if (hit) {
         params[node.param.name] = safeDecode(seg);
-        return found;
+        return hit;
       }
     }
   }
   if (node.wildcard) {
-    const found = pick(node.wildcard.entries);
-    if (found) {
+    const hit = pick(node.wildcard.entries, method, alive, found);
+    if (hit) {
       params[node.wildcard.name] = segments.slice(i).map(safeDecode).join('/');
-      return found;
+      return hit;
     }
   }
   return undefined;

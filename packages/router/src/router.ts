@@ -87,6 +87,7 @@ export class Router implements ProxyObserver {
       connections: this.settings.upstreamConnections,
       keepAliveTimeoutMs: 30_000,
       connectTimeoutMs: 2000,
+      requestTimeoutMs: this.settings.requestTimeoutMs,
     }, { failures: this.settings.outlierFailures, ejectionMs: this.settings.outlierEjectionMs }, this.logger, ROUTER_SERVICE, (i) => guard.refusal(i.ip, i.port));
     this.routes = new RouteLoader(hydra.redis, ROUTER_SERVICE, this.logger);
     this.metrics = new RouterMetrics(() => new Map(this.upstreams.serviceNames().map((s) => [s, this.upstreams.list(s).length])));
@@ -246,9 +247,9 @@ export class Router implements ProxyObserver {
 
     let serviceName: string | undefined;
     let forwardPath = url;
-    const match = this.routes.table.match(method, path, this.alive);
-    if (match) {
-      serviceName = match.entry.serviceName;
+    const entry = this.routes.table.find(method, path, this.alive);
+    if (entry) {
+      serviceName = entry.serviceName;
     } else if (this.settings.directAddressing) {
       // Direct addressing: /<serviceName>/rest/of/path goes to /rest/of/path, when the
       // service registered that method and path (its unregistered paths stay unreachable).
@@ -290,9 +291,9 @@ export class Router implements ProxyObserver {
 
   private noRoute(res: ServerResponse, method: string, path: string, ctx: AnswerContext, started: number): void {
     const always = () => true;
-    const dead = this.routes.table.match(method, path, always);
+    const dead = this.routes.table.find(method, path, always);
     if (dead) {
-      const svc = dead.entry.serviceName;
+      const svc = dead.serviceName;
       sendReason(res, 503, `Unavailable ${svc} instances: ${method} ${path} is a route of ${svc}, which has no live instance; start one or check that its heartbeat reaches Redis`, ctx);
       this.errorStats.log(svc);
       this.account(svc, method, 503, started, ctx.requestId, path);

@@ -25,6 +25,8 @@ export interface PoolOptions {
   keepAliveTimeoutMs: number;
   /** Time allowed to open a TCP connection to an instance (ms). */
   connectTimeoutMs: number;
+  /** Longest wait for a response's headers, and between two chunks of its body (ms). */
+  requestTimeoutMs: number;
 }
 
 const FIRST_EJECTION_MS = 1000;
@@ -55,6 +57,8 @@ export class Upstream implements Candidate {
       pipelining: 1,
       keepAliveTimeout: options.keepAliveTimeoutMs,
       connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
     });
   }
 
@@ -200,7 +204,7 @@ export class Upstreams {
     if (tried.size === 0) {
       // The usual case (first attempt, nobody ejected) allocates nothing.
       const all = this.lists.get(serviceName)!;
-      if (all.every((u) => u.healthy(now))) return all.length === 1 ? all[0] : this.strategy.pick(serviceName, all);
+      if (allHealthy(all, now)) return all.length === 1 ? all[0] : this.strategy.pick(serviceName, all);
     }
     const untried: Upstream[] = [];
     const healthy: Upstream[] = [];
@@ -233,4 +237,9 @@ export class Upstreams {
     this.lists.clear();
     await Promise.allSettled(all.map((u) => u.pool.destroy()));
   }
+}
+
+function allHealthy(upstreams: readonly Upstream[], now: number): boolean {
+  for (const u of upstreams) if (!u.healthy(now)) return false;
+  return true;
 }
