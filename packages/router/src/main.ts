@@ -5,10 +5,10 @@
  * `"workers": N` in the config, N router processes share the port.
  *
  * The launcher (bin/hydra-router.js) runs node with V8's default heap settings:
- * flags that keep the heap small (a 4 MB young generation, the old one grown by
- * 50% per full collection: peak RSS 91 MB instead of 110) cost ~15% of the
- * requests/s, and throughput matters more. Under bench/router's 50-connection
- * load the router peaks at ~135 MB (bound: 150 MB).
+ * under bench/router's 50-connection load the router peaks at 110-115 MB (bound:
+ * 150 MB). Flags that keep the heap small (a 4 MB young generation, the old one
+ * grown by 50% per full collection) hold it at 93 MB for ~4% more CPU per
+ * request, and throughput matters more.
  */
 import cluster from 'node:cluster';
 import { pino } from 'pino';
