@@ -1,7 +1,7 @@
 /**
  * The router's memory under hostile clients (`node bench/dist/router/hostile.js`),
- * issue 10 items 1 and 4. Starts the router bin (as it runs in production) on its
- * own Redis database, then, one attack at a time:
+ * issue 10 items 1 and 4. Starts the router bin (as it runs in production) on a
+ * redis-server of the run's own, then, one attack at a time:
  *
  * - names: a WebSocket client sends messages to NAMES distinct unknown services
  *   (`{"to":"b<i>:/x"}`), and POST /v1/router/message does the same with NAMES/5 names;
@@ -13,80 +13,38 @@
  * peak/baseline, and for names the size of /v1/router/stats and the number of
  * series in it. Every loop is bounded in count and time. Loopback only.
  *
- * BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), NAMES (25000), FRAMES (30),
- * FRAME_MB (9), ROUNDS (3).
+ * NAMES (25000), FRAMES (30), FRAME_MB (9), ROUNDS (3).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { request } from 'undici';
+import { redisServer, rssMb, startRouter as startRouterBin, work } from './processes.js';
 
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14';
 const NAMES = Number(process.env.NAMES ?? 25_000);
 const FRAMES = Number(process.env.FRAMES ?? 30);
 const FRAME_MB = Number(process.env.FRAME_MB ?? 9);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const ROUTER_BIN = join(__dirname, '..', '..', '..', 'packages', 'router', 'bin', 'hydra-router.js');
 const DEADLINE_MS = 120_000;
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
 /** Samples the process's RSS while `work` runs; resolves with the peak seen. */
-async function peakDuring(pid: number, work: () => Promise<void>): Promise<number> {
+async function peakDuring(pid: number, attack: () => Promise<void>): Promise<number> {
   let peak = rssMb(pid);
   const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
   try {
-    await work();
+    await attack();
   } finally {
     clearInterval(timer);
   }
   return Math.max(peak, rssMb(pid));
 }
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function startRouter(settings: Record<string, unknown>): Promise<{ child: ChildProcess; port: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-hostile-'));
-  const config = join(dir, 'router.json');
+let configs = 0;
+/** The router bin with `settings` (access log off), on this run's Redis. */
+function startRouter(redisUrl: string, settings: Record<string, unknown>): ReturnType<typeof startRouterBin> {
+  const config = join(work, `hostile-router-${++configs}.json`);
   writeFileSync(config, JSON.stringify({ accessLog: false, ...settings }));
-  const child = spawn(ROUTER_BIN, [config], {
-    env: { PATH: process.env.PATH ?? '', HYDRA_REDIS_URL: REDIS_URL, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.on('exit', () => {
-    children.delete(child);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('router not ready in 30 s')), 30_000);
-    let buf = '';
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.includes('hydra-router ready')) continue;
-        clearTimeout(timer);
-        // From now on its output (warnings) is drained unread.
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve({ child, port: (JSON.parse(line) as { port: number }).port });
-        return;
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`router exited with ${code}`)));
-  });
+  return startRouterBin(redisUrl, config);
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 2000));
@@ -149,10 +107,11 @@ async function bigFrames(port: number): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  console.log(`router memory under hostile clients (${REDIS_URL})`);
+  const redisUrl = await redisServer();
+  console.log(`router memory under hostile clients (${redisUrl})`);
 
   // The names attack measures what names cost, so the message rate limit is lifted for it.
-  let router = await startRouter({ wsMessageRate: 100_000 });
+  let router = await startRouter(redisUrl, { wsMessageRate: 100_000 });
   try {
     await settle();
     const base = rssMb(router.child.pid!);
@@ -173,7 +132,7 @@ async function main(): Promise<void> {
     router.child.kill('SIGKILL');
   }
 
-  router = await startRouter({});
+  router = await startRouter(redisUrl, {});
   try {
     await settle();
     const base = rssMb(router.child.pid!);
