@@ -2,7 +2,8 @@
  * What the swarm test builds on this machine, and its removal: a bridge on the host
  * (198.19.200.1/24), one network namespace per swarm node joined to it by a veth pair,
  * a dockerd per node plus a build engine on the host, a private registry that needs a
- * login, and Redis with a password, both on the bridge address. Every engine has its
+ * login, Redis with a password, and HAProxy in front of the managers' routers (the
+ * article's load balancer), all three on the bridge address. Every engine has its
  * own data root, exec root, socket, pidfile and daemon.json, so a Docker engine already
  * running here is left alone. Everything lives under LAB_DIR or carries the `hsw`
  * prefix; clean() removes it all, including what a killed earlier run left behind.
@@ -10,14 +11,17 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { haproxyConfig } from '@hydra-ts/local-cluster';
 import { run, runSync, sleep } from './run.js';
 
 export const LAB_DIR = '/tmp/hydra-ts-swarm';
 const PIDS_FILE = join(LAB_DIR, 'pids');
 export const BRIDGE = 'hsw0';
 export const HOST_IP = '198.19.200.1';
+/** Two managers (a router on each, behind the balancer) and two workers. */
 export const NODES = [
   { name: 'mgr', ip: '198.19.200.2', role: 'manager' },
+  { name: 'mgr2', ip: '198.19.200.5', role: 'manager' },
   { name: 'wk1', ip: '198.19.200.3', role: 'worker' },
   { name: 'wk2', ip: '198.19.200.4', role: 'worker' },
 ] as const;
@@ -142,6 +146,19 @@ export async function startRegistry(port: number, user: string, password: string
   return address;
 }
 
+/** The load balancer in front of the routers (the local cluster's HAProxy config): resolves with its URL. */
+export async function startBalancer(port: number, routers: Array<{ name: string; ip: string }>): Promise<string> {
+  const file = join(LAB_DIR, 'haproxy.cfg');
+  writeFileSync(file, haproxyConfig(HOST_IP, port, routers.map((r) => ({ name: r.name, host: r.ip, port: 80 }))));
+  startDaemon('haproxy', 'haproxy', ['-db', '-f', file]);
+  const url = `http://${HOST_IP}:${port}`;
+  await waitUntil('the balancer', async () => {
+    const res = await fetch(`${url}/v1/router/health`, { signal: AbortSignal.timeout(2000) });
+    if (res.status !== 200) throw new Error(`GET /v1/router/health answered ${res.status}`);
+  }, 120_000, 'haproxy');
+  return url;
+}
+
 /** Redis outside the swarm, as in the article: on the bridge address, with a password. */
 export async function startRedis(port: number, password: string): Promise<string> {
   const dir = join(LAB_DIR, 'redis');
@@ -220,8 +237,9 @@ export function clean(log: (line: string) => void = () => {}): void {
   const recorded = existsSync(PIDS_FILE)
     ? readFileSync(PIDS_FILE, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ')).map(([name, pid]) => ({ name: name!, pid: Number(pid) }))
     : [];
-  // Engines first, all at once (each stops its containers), then the registry and Redis.
-  const engineFirst = [recorded.filter((r) => r.name !== 'registry' && r.name !== 'redis'), recorded.filter((r) => r.name === 'registry' || r.name === 'redis')];
+  // Engines first, all at once (each stops its containers), then the registry, Redis and HAProxy.
+  const services = new Set(['registry', 'redis', 'haproxy']);
+  const engineFirst = [recorded.filter((r) => !services.has(r.name)), recorded.filter((r) => services.has(r.name))];
   for (const group of engineFirst) {
     const mine = group.filter(({ pid }) => alive(pid) && ours(pid)); // else a reused pid: not ours
     for (const { pid } of mine) signal(pid, 'SIGTERM');

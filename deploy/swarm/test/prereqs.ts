@@ -16,6 +16,7 @@ const NEEDS: Array<{ what: string; ok: () => boolean; get: string }> = [
   { what: 'a static busybox at /bin/busybox (the local base image)', ok: () => existsSync('/bin/busybox') && !dynamic('/bin/busybox'), get: 'apt-get install busybox-static' },
   { what: 'ip (iproute2) and unshare (util-linux)', ok: () => has('ip') && has('unshare'), get: 'apt-get install iproute2 util-linux' },
   { what: 'redis-server and redis-cli', ok: () => has('redis-server') && has('redis-cli'), get: 'apt-get install redis-server' },
+  { what: 'HAProxy (the load balancer in front of the routers)', ok: () => has('haproxy'), get: 'apt-get install haproxy' },
 ];
 
 function has(cmd: string): boolean {

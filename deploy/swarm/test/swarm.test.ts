@@ -1,9 +1,10 @@
 /**
- * The article's cluster on a real swarm: a manager and two workers (each a dockerd in
+ * The article's cluster on a real swarm: two managers and two workers (each a dockerd in
  * its own network namespace), the images built from deploy/docker and pushed to a
- * registry that needs a login, the stack deployed with --with-registry-auth, then,
- * under a steady bounded GET load through the router: scaling, a rolling update and
- * its rollback, a killed container, a drained worker. Prints the figures of each step.
+ * registry that needs a login, the stack deployed with --with-registry-auth, HAProxy in
+ * front of the managers' routers, then, under a steady bounded GET load through the
+ * balancer: scaling, a rolling update and its rollback, a killed container, a drained
+ * worker. Prints the figures of each step.
  *
  *   sudo npm run test:swarm        (needs docker.io, docker-registry, apache2-utils, busybox-static)
  */
@@ -18,14 +19,16 @@ import { patterns } from '@hydra-ts/core';
 import { freePort } from '@hydra-ts/testing';
 import { Load, type LoadCounts } from '@hydra-ts/local-cluster';
 import { checkPrerequisites } from './prereqs.js';
-import { clean, leftovers, prepareDir, startBuilder, startNode, startRedis, startRegistry, makeBridge, Engine, DOCKER_ENV, LAB_DIR, NODES } from './lab.js';
+import { clean, leftovers, prepareDir, startBalancer, startBuilder, startNode, startRedis, startRegistry, makeBridge, Engine, DOCKER_ENV, LAB_DIR, NODES, type NodeName } from './lab.js';
 import { run, sleep } from './run.js';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const STACK = 'hydra';
 const HELLO = `${STACK}_hello-service`;
 const MGR_IP = NODES[0].ip;
-const ROUTER = `http://${MGR_IP}`; // port 80, published in host mode on the manager
+const MANAGERS = NODES.filter((n) => n.role === 'manager');
+/** Each manager's router: port 80, published in host mode on the node. */
+const ROUTERS = MANAGERS.map((n) => `http://${n.ip}`);
 const OVERLAY_SUBNET = '198.19.160.0/24'; // the configs' serviceIP is 198.19.160.*
 const REGISTRY_USER = 'hydra';
 const REGISTRY_PASSWORD = randomBytes(12).toString('hex');
@@ -40,8 +43,10 @@ const started = Date.now();
 const figures: string[] = [];
 let registry = '';
 let redisUrl = '';
+/** HAProxy in front of the routers: what clients (and the loads) use. */
+let balancer = '';
 let builder: Engine;
-const nodes = {} as Record<'mgr' | 'wk1' | 'wk2', Engine>;
+const nodes = {} as Record<NodeName, Engine>;
 let redis: ReturnType<typeof createClient>;
 
 function figure(line: string): void {
@@ -55,7 +60,7 @@ function loadLine(c: LoadCounts): string {
 }
 
 /** The steady load of every step: 2 loops, 100 ms apart (about 20 GETs/s), 15 s a request, 5 min at most. */
-const startLoad = () => new Load({ url: `${ROUTER}/v1/hello/test`, loops: 2, pauseMs: 100, timeoutMs: 15_000, maxMs: 300_000 });
+const startLoad = () => new Load({ url: `${balancer}/v1/hello/test`, loops: 2, pauseMs: 100, timeoutMs: 15_000, maxMs: 300_000 });
 
 /** Polls `probe` every `everyMs` until truthy; returns the elapsed ms. */
 async function until(what: string, probe: () => Promise<unknown>, timeoutMs: number, everyMs = 200): Promise<number> {
@@ -77,11 +82,16 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 interface ViewEntry { serviceName: string; instanceID: string; ip: string; version: string }
 
-/** The instances of `svc` as the router sees them (its in-memory discovery). */
-async function routerView(svc: string): Promise<ViewEntry[]> {
-  const res = await fetch(`${ROUTER}/v1/router/list/services`, { signal: AbortSignal.timeout(5000) });
+/** The instances of `svc` as a router sees them (its in-memory discovery). */
+async function routerView(svc: string, router = ROUTERS[0]!): Promise<ViewEntry[]> {
+  const res = await fetch(`${router}/v1/router/list/services`, { signal: AbortSignal.timeout(5000) });
   const body = (await res.json()) as { result: ViewEntry[] };
   return body.result.filter((i) => i.serviceName === svc);
+}
+
+/** How many instances of `svc` the router that sees fewest sees. */
+async function fewestSeen(svc: string): Promise<number> {
+  return Math.min(...(await Promise.all(ROUTERS.map((r) => routerView(svc, r)))).map((v) => v.length));
 }
 
 /** Instances of `svc` with a presence key in Redis. */
@@ -102,7 +112,7 @@ async function updateState(service: string): Promise<string> {
 async function helloAnswers(count: number): Promise<string[]> {
   const versions: string[] = [];
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`${ROUTER}/v1/hello/test`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${balancer}/v1/hello/test`, { signal: AbortSignal.timeout(5000) });
     versions.push(((await res.json()) as { result: { version: string } }).result.version);
   }
   return versions;
@@ -150,16 +160,19 @@ before(async () => {
   figure(`images built and pushed in ${secs(Date.now() - t0)}`);
 
   t0 = Date.now();
-  const [mgr, wk1, wk2] = await Promise.all(NODES.map((n) => startNode(n, registry)));
-  Object.assign(nodes, { mgr, wk1, wk2 });
-  await mgr!.docker(['swarm', 'init', '--advertise-addr', MGR_IP, '--listen-addr', `${MGR_IP}:2377`, '--default-addr-pool', '198.19.0.0/17']);
-  const token = await mgr!.docker(['swarm', 'join-token', '-q', 'worker']);
-  await Promise.all([wk1!, wk2!].map((w, i) => w.docker(['swarm', 'join', '--token', token, '--advertise-addr', NODES[i + 1]!.ip, `${MGR_IP}:2377`])));
-  figure(`swarm of 1 manager + 2 workers up in ${secs(Date.now() - t0)}`);
+  const engines = await Promise.all(NODES.map((n) => startNode(n, registry)));
+  NODES.forEach((n, i) => (nodes[n.name] = engines[i]!));
+  const mgr = nodes.mgr;
+  await mgr.docker(['swarm', 'init', '--advertise-addr', MGR_IP, '--listen-addr', `${MGR_IP}:2377`, '--default-addr-pool', '198.19.0.0/17']);
+  const tokens = { manager: await mgr.docker(['swarm', 'join-token', '-q', 'manager']), worker: await mgr.docker(['swarm', 'join-token', '-q', 'worker']) };
+  for (const n of NODES.slice(1)) {
+    await nodes[n.name].docker(['swarm', 'join', '--token', tokens[n.role], '--advertise-addr', n.ip, '--listen-addr', `${n.ip}:2377`, `${MGR_IP}:2377`]);
+  }
+  figure(`swarm of ${MANAGERS.length} managers + ${NODES.length - MANAGERS.length} workers up in ${secs(Date.now() - t0)}`);
 
   // The guide's steps: overlay network, secret, configs in Redis, the stack.
-  await mgr!.docker(['network', 'create', '--driver', 'overlay', '--subnet', OVERLAY_SUBNET, 'hydra-net']);
-  await mgr!.docker(['secret', 'create', 'hydra_redis_url', '-'], { input: redisUrl });
+  await mgr.docker(['network', 'create', '--driver', 'overlay', '--subnet', OVERLAY_SUBNET, 'hydra-net']);
+  await mgr.docker(['secret', 'create', 'hydra_redis_url', '-'], { input: redisUrl });
   // The configs as the repository has them, plus hello-service's next version for the rolling update.
   const configs = mkdtempSync(join(tmpdir(), 'hydra-swarm-cfg-'));
   chmodSync(configs, 0o755); // the image runs as uid 1000
@@ -174,19 +187,20 @@ before(async () => {
   t0 = Date.now();
   // The visualizer's image cannot be pulled here (no Docker Hub): it is deployed with 0 replicas,
   // and images are not resolved against a registry at deploy time (the workers pull by tag, with the manager's credentials).
-  await mgr!.docker(['stack', 'deploy', '--with-registry-auth', '--resolve-image', 'never', '-c', join(ROOT, 'deploy/swarm/stack.yml'), STACK], {
+  await mgr.docker(['stack', 'deploy', '--with-registry-auth', '--resolve-image', 'never', '-c', join(ROOT, 'deploy/swarm/stack.yml'), STACK], {
     env: { REGISTRY: registry, VISUALIZER_REPLICAS: '0' },
   });
-  await until('routers healthy and 5 hello-service and 5 hpp-service instances in the router', async () => {
-    const [hello, hpp] = await Promise.all([routerView('hello-service'), routerView('hpp-service')]);
-    return hello.length === 5 && hpp.length === 5;
+  await until('routers healthy and 5 hello-service and 5 hpp-service instances in every router', async () => {
+    const [hello, hpp] = await Promise.all([fewestSeen('hello-service'), fewestSeen('hpp-service')]);
+    return hello === 5 && hpp === 5;
   }, 600_000, 500);
-  figure(`stack deployed and converged (router sees 5 + 5 instances) in ${secs(Date.now() - t0)}`);
+  figure(`stack deployed and converged (each of ${ROUTERS.length} routers sees 5 + 5 instances) in ${secs(Date.now() - t0)}`);
+  balancer = await startBalancer(await freePort(), MANAGERS);
 });
 
 after(async () => {
   await redis?.close().catch(() => {});
-  // Every task the router had: more than one means swarm replaced it (a failed health check, a crash).
+  // Every task the routers had: more than one per manager means swarm replaced one (a failed health check, a crash).
   const routerTasks = await nodes.mgr?.docker(['service', 'ps', '--no-trunc', '--format', '{{.Name}} {{.CurrentState}} {{.Error}}', `${STACK}_hydra-router`]).catch((err: Error) => err.message);
   if (routerTasks !== undefined) console.log(`# router tasks:\n${routerTasks.split('\n').map((l) => `#   ${l}`).join('\n')}`);
   const t0 = Date.now();
@@ -214,10 +228,10 @@ test('images: production dependencies only, non-root, a health check on each ser
   assert.equal(anonymous.status, 401, 'the registry refuses anyone without a login');
 });
 
-test('placement: the router on the manager, services on the workers only, on overlay addresses', async () => {
-  assert.equal(await runningOn(nodes.mgr, `${STACK}_hydra-router`), 1);
+test('placement: a router on each manager, services on the workers only, on overlay addresses', async () => {
+  for (const m of MANAGERS) assert.equal(await runningOn(nodes[m.name], `${STACK}_hydra-router`), 1, `a router on ${m.name}`);
   for (const svc of ['hello-service', 'hpp-service']) {
-    assert.equal(await runningOn(nodes.mgr, `${STACK}_${svc}`), 0, `no ${svc} on the manager`);
+    for (const m of MANAGERS) assert.equal(await runningOn(nodes[m.name], `${STACK}_${svc}`), 0, `no ${svc} on ${m.name}`);
     const onWorkers = (await runningOn(nodes.wk1, `${STACK}_${svc}`)) + (await runningOn(nodes.wk2, `${STACK}_${svc}`));
     assert.equal(onWorkers, 5);
     for (const i of await routerView(svc)) assert.ok(i.ip.startsWith('198.19.160.'), `${svc} ${i.instanceID} registered its overlay address (${i.ip})`);
@@ -226,25 +240,27 @@ test('placement: the router on the manager, services on the workers only, on ove
   assert.match(constraints, /node\.role == manager/, 'the visualizer is placed on a manager');
 });
 
-test('each router answers, and /v1/hello/test is answered by every hello-service replica', async () => {
-  const health = await fetch(`${ROUTER}/v1/router/health`);
-  assert.equal(health.status, 200);
+test('each router answers, and /v1/hello/test is answered by every hello-service replica through each', async () => {
   const ids = new Set((await routerView('hello-service')).map((i) => i.instanceID));
-  const seen = new Set<string>();
-  for (let i = 0; i < 100 && seen.size < ids.size; i++) {
-    const res = await fetch(`${ROUTER}/v1/hello/test`, { signal: AbortSignal.timeout(5000) });
-    assert.equal(res.status, 200);
-    const msg = ((await res.json()) as { result: { msg: string } }).result.msg;
-    seen.add(msg.slice(msg.lastIndexOf(' ') + 1));
+  for (const router of [...ROUTERS, balancer]) {
+    const health = await fetch(`${router}/v1/router/health`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(health.status, 200, `${router} is healthy`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && seen.size < ids.size; i++) {
+      const res = await fetch(`${router}/v1/hello/test`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 200);
+      const msg = ((await res.json()) as { result: { msg: string } }).result.msg;
+      seen.add(msg.slice(msg.lastIndexOf(' ') + 1));
+    }
+    assert.deepEqual([...seen].sort(), [...ids].sort(), `every replica answered through ${router}`);
   }
-  assert.deepEqual([...seen].sort(), [...ids].sort());
-  figure(`router health 200; all ${ids.size} hello-service replicas answered through the router`);
+  figure(`${ROUTERS.length} routers and the balancer healthy; all ${ids.size} hello-service replicas answered through each`);
 });
 
 test('a hot-potato game is played across containers', async () => {
   const players = new Set((await routerView('hpp-service')).map((i) => i.instanceID));
   const t0 = Date.now();
-  const res = await fetch(`${ROUTER}/v1/hpp/startgame`, { signal: AbortSignal.timeout(60_000) });
+  const res = await fetch(`${balancer}/v1/hpp/startgame`, { signal: AbortSignal.timeout(60_000) });
   assert.equal(res.status, 200);
   const game = ((await res.json()) as { result: { gameLog: string[]; outcome: string; loser: string } }).result;
   const receivers = game.gameLog.map((l) => /^\[([0-9a-f]{32})\]: received hot potato/.exec(l)?.[1]).filter((x): x is string => !!x);
@@ -255,7 +271,7 @@ test('a hot-potato game is played across containers', async () => {
   figure(`hot-potato game: ${receivers.length} passes between ${new Set(receivers).size} containers, ${secs(Date.now() - t0)}`);
 });
 
-/** Scales hello-service and measures when Redis and the router see the new count. */
+/** Scales hello-service and measures when Redis and every router see the new count. */
 async function scaleTo(replicas: number): Promise<void> {
   const load = startLoad();
   const t0 = Date.now();
@@ -265,18 +281,18 @@ async function scaleTo(replicas: number): Promise<void> {
   await until(`${replicas} hello-service instances`, async () => {
     const now = Date.now() - t0;
     if (!inRedis && (await presence('hello-service')) === replicas) inRedis = now;
-    if (!inRouter && (await routerView('hello-service')).length === replicas) inRouter = now;
+    if (!inRouter && (await fewestSeen('hello-service')) === replicas) inRouter = now;
     return inRedis && inRouter;
   }, 180_000, 100);
   await sleep(1000);
   const stats = await load.stop();
   const lag = Math.max(0, inRouter - inRedis);
-  figure(`scale to ${replicas}: in Redis after ${secs(inRedis)}, in the router after ${secs(inRouter)} (router lag ${lag} ms); ${loadLine(stats)}`);
-  assert.ok(lag <= 2000, `the router follows Redis within 2 s (took ${lag} ms)`);
+  figure(`scale to ${replicas}: in Redis after ${secs(inRedis)}, in every router after ${secs(inRouter)} (router lag ${lag} ms); ${loadLine(stats)}`);
+  assert.ok(lag <= 2000, `the routers follow Redis within 2 s (took ${lag} ms)`);
   assert.equal(stats.failed, 0, loadLine(stats));
 }
 
-test('docker service scale hello-service=8, then =3: the router sees each change within 2 s, no GET fails', async () => {
+test('docker service scale hello-service=8, then =3: the routers see each change within 2 s, no GET fails', async () => {
   await scaleTo(8);
   await scaleTo(3);
 });
@@ -290,16 +306,16 @@ async function rollout(what: string, start: () => Promise<unknown>, doneState: s
     if (state !== doneState && /rollback|paused/.test(state)) throw new Error(`update state ${state}`);
     return state === doneState;
   }, 600_000, 500);
-  const convergedMs = await until(`all ${replicas} instances at ${to} in the router`, async () => {
-    const view = await routerView('hello-service');
-    return view.length === replicas && view.every((i) => i.version === to);
+  const convergedMs = await until(`all ${replicas} instances at ${to} in every router`, async () => {
+    const views = await Promise.all(ROUTERS.map((r) => routerView('hello-service', r)));
+    return views.every((view) => view.length === replicas && view.every((i) => i.version === to));
   }, 60_000, 200);
   await sleep(2000);
   const stats = await load.stop();
   const [old, next] = [stats.versions.get(from), stats.versions.get(to)];
   const overlap = old && next ? old.last - next.first : 0;
   const answers = [...stats.versions].map(([v, c]) => `${v} ×${c.count}`).join(', ');
-  figure(`${what} ${from} → ${to} of ${replicas} replicas: swarm done in ${secs(doneMs)}, router all at ${to} after ${secs(doneMs + convergedMs)}; answers ${answers}, both versions answered for ${secs(Math.max(0, overlap))}; ${loadLine(stats)}`);
+  figure(`${what} ${from} → ${to} of ${replicas} replicas: swarm done in ${secs(doneMs)}, every router all at ${to} after ${secs(doneMs + convergedMs)}; answers ${answers}, both versions answered for ${secs(Math.max(0, overlap))}; ${loadLine(stats)}`);
   assert.equal(stats.failed, 0, loadLine(stats));
   assert.ok(old && next, 'the answers switched version under load');
   assert.deepEqual(new Set(await helloAnswers(10)), new Set([to]), `after the ${what} every answer is ${to}`);
@@ -331,6 +347,26 @@ test('a container killed with docker kill is replaced by swarm; no GET fails', a
   await sleep(1000);
   const stats = await load.stop();
   figure(`docker kill: the router dropped the dead instance after ${secs(goneMs)}, a replacement answered after ${secs(replacedMs)}; ${loadLine(stats)}`);
+  assert.equal(stats.failed, 0, loadLine(stats));
+});
+
+test('a router killed with docker kill: the balancer sends to the other, swarm replaces it; no GET fails', async () => {
+  const [victimNode, victimRouter] = [MANAGERS[1]!, ROUTERS[1]!];
+  const engine = nodes[victimNode.name];
+  const old = await engine.docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_hydra-router`]);
+  assert.ok(old, `a router runs on ${victimNode.name}`);
+  const replicas = (await routerView('hello-service')).length;
+  const load = startLoad();
+  await engine.docker(['kill', old]);
+  const backMs = await until(`a new router on ${victimNode.name}, healthy and seeing every instance`, async () => {
+    const running = await engine.docker(['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${STACK}_hydra-router`, '--filter', 'status=running']);
+    if (!running || running === old) return false;
+    const health = await fetch(`${victimRouter}/v1/router/health`, { signal: AbortSignal.timeout(2000) });
+    return health.status === 200 && (await routerView('hello-service', victimRouter)).length === replicas;
+  }, 180_000, 200);
+  await sleep(2000); // the balancer's health check takes it back
+  const stats = await load.stop();
+  figure(`router on ${victimNode.name} killed: a new one healthy and routing after ${secs(backMs)}; ${loadLine(stats)}`);
   assert.equal(stats.failed, 0, loadLine(stats));
 });
 
