@@ -6,7 +6,7 @@
  * balancer: scaling, a rolling update and its rollback, a killed container, a drained
  * worker. Prints the figures of each step.
  *
- *   sudo npm run test:swarm        (needs docker.io, docker-registry, apache2-utils, busybox-static)
+ *   sudo npm run test:swarm        (needs docker.io, docker-registry, apache2-utils, busybox-static, haproxy)
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
