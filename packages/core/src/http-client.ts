@@ -6,7 +6,8 @@
  * always Hydra's envelope.
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import type { Discovery, Instance } from './discovery.js';
+import type { Discovery } from './discovery.js';
+import type { Instance } from './registry-reads.js';
 import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
@@ -73,6 +74,7 @@ export class ApiClient {
     const body = WITH_BODY.has(method) ? JSON.stringify(message.body) : undefined;
     if (body !== undefined) headers['content-type'] = 'application/json';
 
+    await this.discovery.ready(route.serviceName);
     const tried = new Set<string>();
     let lastError = '';
     for (;;) {

@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { loadConfig, type ConfigDocument, type ConfigSource } from './config.js';
-import { connectRedis, closeRedis, redisDatabase, type RedisClient } from './redis.js';
+import { connectRedis, closeRedis, type RedisClient } from './redis.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { Registration, DEFAULT_PRUNE_AFTER_S, type InstanceInfo } from './registry.js';
-import { Discovery, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance } from './discovery.js';
+import { Discovery, type DiscoveryScope } from './discovery.js';
+import { readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance } from './registry-reads.js';
 import { Messenger, type MessageHandler } from './messaging.js';
 import { Queues, DEFAULT_VISIBILITY_TIMEOUT_MS, type QueuedMessage } from './queue.js';
 import { ApiClient, type ApiRequestOptions } from './http-client.js';
@@ -29,6 +30,11 @@ export interface HydraOptions {
   pruneNodesAfterS?: number;
   /** How long a taken queue message may stay in progress before it is redelivered. */
   queueVisibilityTimeoutMs?: number;
+  /**
+   * Which services the live view follows: `called` (default) only those this instance
+   * sends to, `all` every service (routers, dashboards). See Discovery.
+   */
+  discovery?: DiscoveryScope;
   /** Why an instance may not be called by makeAPIRequest (undefined = it may); see ApiClient. */
   upstreamRefusal?: (instance: Instance) => string | undefined;
 }
@@ -61,7 +67,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
     this.serviceName = config.hydra.serviceName;
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
-    this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
+    this.discovery = new Discovery(redis, subscriber, this.logger, this.onSkippedKey, options.discovery);
     this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
     this.messenger.onMessage((m) => void this.emit('message', m));
     this.queues = new Queues(redis);
@@ -135,7 +141,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
       ip,
       port,
     };
-    this.registration = new Registration(this.redis, info, this.logger, this.options.pruneNodesAfterS ?? DEFAULT_PRUNE_AFTER_S);
+    this.registration = new Registration(this.redis, info, this.logger, this.onSkippedKey, this.options.pruneNodesAfterS ?? DEFAULT_PRUNE_AFTER_S);
     await this.messenger.listen();
     await this.registration.register();
     const visibility = this.options.queueVisibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
@@ -159,7 +165,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   private async restore(): Promise<void> {
     try {
       await this.registration?.restore();
-      await this.discovery.reconnected();
+      this.discovery.reconnected();
       if (this.registration) this.logger.info('re-registered after Redis reconnect');
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 're-registration after reconnect failed; the heartbeat keeps trying');
@@ -232,7 +238,9 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   // --- discovery -----------------------------------------------------------
 
-  getServicePresence(serviceName: string): Instance[] {
+  /** The present instances of a service (from memory once the service is followed). */
+  async getServicePresence(serviceName: string): Promise<Instance[]> {
+    await this.discovery.ready(serviceName);
     return this.discovery.instances(serviceName);
   }
 

@@ -119,6 +119,8 @@ export class Messenger {
 
   private async deliver(message: UMFMessage): Promise<UMFMessage> {
     const route = parseRoute(message.to);
+    const loading = this.discovery.ready(route.serviceName);
+    if (loading) await loading;
     const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
     if (!target) {
       const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;
@@ -132,6 +134,7 @@ export class Messenger {
   async broadcast(input: UMFInput | UMFMessage): Promise<UMFMessage> {
     const message = this.prepare(input);
     const route = parseRoute(message.to);
+    await this.discovery.ready(route.serviceName);
     if (this.discovery.instances(route.serviceName).length === 0) throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
     await this.publish(channels.service(route.serviceName), message);
     return message;

@@ -9,7 +9,7 @@ import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
 import { HydraError } from './errors.js';
 
-type KeyType = 'set' | 'hash' | 'list' | 'string';
+type KeyType = 'set' | 'hash' | 'list' | 'string' | 'zset';
 
 /** Told about each key a reader skipped, and why ("is a string, not a set"). */
 export type SkippedKeyHandler = (key: string, problem: string) => void;
