@@ -46,8 +46,8 @@ export interface ShortUMFMessage {
 /** What a caller may pass: any mix of long and short field names; mid, timestamp and version get defaults. */
 export type UMFInput = Partial<UMFMessage> & Partial<ShortUMFMessage>;
 
-/** Long name → short name, in the field order that signatures are computed over. */
-const FIELDS = [
+/** Long name → short name, in the field order that signatures are computed over (Hydra's order). */
+export const UMF_FIELDS = [
   ['to', 'to'],
   ['from', 'frm'],
   ['headers', 'hdr'],
@@ -86,7 +86,7 @@ function pick(long: unknown, short?: unknown): unknown {
 export function createMessage(input: unknown): UMFMessage {
   if (!isPlainObject(input)) throw new HydraError('INVALID_UMF', 'UMF message must be a JSON object');
   const i = input as Partial<UMFMessage & ShortUMFMessage>;
-  // Fields are read by name and assigned in FIELDS order, so JSON.stringify (and so
+  // Fields are read by name and assigned in UMF_FIELDS order, so JSON.stringify (and so
   // signatures) match Hydra's; named reads keep this hot path cheap.
   const m: Record<string, unknown> = {};
   const set = (field: string, value: unknown) => void (value !== undefined && (m[field] = value));
@@ -136,7 +136,7 @@ export function parseMessage(text: string): UMFMessage {
 
 export function toShort(m: UMFMessage): ShortUMFMessage {
   const out: Record<string, unknown> = {};
-  for (const [long, short] of FIELDS) {
+  for (const [long, short] of UMF_FIELDS) {
     const value = (m as unknown as Record<string, unknown>)[long];
     if (value !== undefined) out[short] = value;
   }
