@@ -35,6 +35,12 @@ export interface ApiRequestOptions {
   refuse?: (serviceName: string, method: string, path: string) => { status: number; reason: string } | undefined;
 }
 
+/**
+ * Where the client finds instances: a Discovery, or anything answering the same two
+ * questions (the hydra compat package's test mode answers them for its one instance).
+ */
+export type InstanceSource = Pick<Discovery, 'get' | 'pick'>;
+
 export class ApiClient {
   private readonly agent: Agent;
   /** instanceID → time until which it is passed over after refusing a connection. */
@@ -44,7 +50,7 @@ export class ApiClient {
    * `refusal` names why an instance may not be called (e.g. a router refusing its own
    * address or the Redis server's as an upstream); such instances are passed over.
    */
-  constructor(private readonly discovery: Discovery, private readonly refusal?: (instance: Instance) => string | undefined) {
+  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 
