@@ -51,21 +51,38 @@ const UMF_INVALID_MESSAGE = 'UMF message requires "to", "from" and "body" fields
 
 /** What hydra.use() accepts: a HydraPlugin (`require('hydra/plugin')`) or anything with its hooks. */
 export interface HydraPluginLike {
+  /** The plugin's name (use() answers it). */
   name?: string;
+  /** Called by use() with this Hydra. */
   setHydra?(hydra: Hydra): unknown;
+  /** Called at the start of init() with the hydra branch of the config. */
   setConfig?(hydraConfig: Record<string, any>): unknown;
+  /** Called once connected, before init() resolves. */
   onServiceReady?(): unknown;
 }
 
 /** What registerService() answers. */
 export interface ServiceInfo {
+  /** The registered service name. */
   serviceName: string;
+  /** The address written to the nodes entry. */
   serviceIP: string;
+  /** The port written to the nodes entry (chosen at init() when the config said 0). */
   servicePort: number;
 }
 
 /** A message as the API accepts it: long or short fields, or a message object from createUMFMessage(). */
 export type MessageArg = Record<string, any>;
+
+/** One service's entry in getServiceHealthAll(). */
+export interface ServiceHealth {
+  /** The health documents of its instances. */
+  health: unknown[];
+  /** Its health log, newest first. */
+  log: unknown[];
+  /** Its present instances. */
+  presence: unknown[];
+}
 
 /** Options of the Hydra class (the default export is one instance made with none). */
 export interface HydraOptions {
@@ -99,8 +116,11 @@ export class Hydra extends EventEmitter {
   instanceID = INSTANCE_ID_NOT_SET;
   /** The hydra branch of the config once init() resolved, with servicePort and serviceIP resolved. */
   config: Record<string, any> | null = null;
+  /** The service name once init() resolved ('' before). */
   serviceName = '';
+  /** The config's serviceDescription, or 'not specified'. */
   serviceDescription = '';
+  /** The config's serviceVersion, else the version of the package.json beside the main script, else 'unspecified'. */
   serviceVersion = '';
   /** True once registerService() resolved. */
   isService = false;
@@ -262,10 +282,12 @@ export class Hydra extends EventEmitter {
     return this.serviceName;
   }
 
+  /** This instance's id (32 hex characters), or 'not set' before init(). */
   getInstanceID(): string {
     return this.instanceID;
   }
 
+  /** The version this instance registers with. */
   getInstanceVersion(): string {
     return this.serviceVersion;
   }
@@ -346,7 +368,7 @@ export class Hydra extends EventEmitter {
   }
 
   /** Health, health log and presence of every registered service. */
-  async getServiceHealthAll(): Promise<Array<{ health: unknown[]; log: unknown[]; presence: unknown[] }>> {
+  async getServiceHealthAll(): Promise<ServiceHealth[]> {
     const backend = this.requireBackend();
     const services = await backend.services();
     return Promise.all(

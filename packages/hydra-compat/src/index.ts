@@ -9,6 +9,7 @@ import { Hydra } from './hydra.js';
 
 const SHARED = Symbol.for('@hydra-ts/hydra.instance');
 const shared = globalThis as { [SHARED]?: Hydra };
+/** The shared Hydra instance: what `require('hydra')` gives a Hydra app. */
 const hydra: Hydra = (shared[SHARED] ??= new Hydra());
 
 export = hydra;

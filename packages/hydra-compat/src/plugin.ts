@@ -7,6 +7,7 @@
 import HydraEvent = require('./events.js');
 import type { EventEmitter } from 'node:events';
 
+/** The base class Hydra plugins extend (`class MyPlugin extends require('hydra/plugin')`). */
 class HydraPlugin {
   /** The unique name under which the plugin's options sit in `hydra.plugins`. */
   name: string;

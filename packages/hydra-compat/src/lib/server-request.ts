@@ -23,6 +23,7 @@ interface ServerRequestAnswer {
   payLoad: Buffer;
 }
 
+/** Hydra's plain HTTP request helper. */
 class ServerRequest {
   /** Sends the request; the body goes only with POST, PUT and PATCH, as in Hydra. */
   send(options: ServerRequestOptions): Promise<ServerRequestAnswer> {

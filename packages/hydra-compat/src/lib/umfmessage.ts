@@ -86,12 +86,17 @@ export function createMessage(input: Record<string, unknown> = {}): UMFMessageIn
 
 /** What Hydra's parseRoute answers: the route's parts, and `error` set (non-empty) when the route is bad. */
 export interface ParsedHydraRoute {
+  /** The instance id before `@`, '' when the route names the service only. */
   instance: string;
+  /** The sub id after `-` in the instance part. */
   subID: string;
+  /** The service name (lower case). */
   serviceName: string;
   /** Lower-case HTTP method of a `[verb]`, undefined when the route has none. */
   httpMethod: string | undefined;
+  /** The path after the method, e.g. `/v1/hello`. */
   apiRoute: string;
+  /** Why the route is bad; '' when it is good. */
   error: string;
 }
 

@@ -1,6 +1,7 @@
 /** Hydra's Utils helper (`hydra.getUtilsHelper()`, `require('hydra/lib/utils')`): small static functions apps use. */
 import { createHash } from 'node:crypto';
 
+/** Hydra's static helper functions. */
 class Utils {
   /** MD5 of `key`, hex. */
   static md5Hash(key: string): string {
