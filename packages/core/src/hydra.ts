@@ -17,7 +17,7 @@ import { ApiClient, type ApiRequestOptions } from './http-client.js';
 import { getStoredConfig, putStoredConfig, listStoredConfigs } from './config-store.js';
 import { resolveServiceIP, listenOnServicePort } from './net.js';
 import { HydraError, errorMessage } from './errors.js';
-import type { UMFInput, UMFMessage } from './umf.js';
+import type { MessageDefaults, UMFInput, UMFMessage } from './umf.js';
 import type { Envelope } from './envelope.js';
 import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 
@@ -43,6 +43,8 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
   /** Where this instance's registry reads report a key of the wrong type: one warning per key. */
   readonly onSkippedKey: SkippedKeyHandler;
   private readonly messenger: Messenger;
+  /** What this instance's messages say where the caller did not: `from` is this service. */
+  private readonly messageDefaults: MessageDefaults;
   private readonly api: ApiClient;
   private registration?: Registration;
   private recoverTimer?: NodeJS.Timeout;
@@ -59,6 +61,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
     super();
     this.config = config;
     this.serviceName = config.hydra.serviceName;
+    this.messageDefaults = { from: `${this.serviceName}:/` };
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
     this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
@@ -189,15 +192,15 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   /** `from` defaults to this service, so callers only say where a message goes. */
   private withFrom(message: UMFInput): UMFInput {
-    return message.from || message.frm ? message : { ...message, from: `${this.serviceName}:/` };
+    return message.from || message.frm ? message : { ...message, ...this.messageDefaults };
   }
 
   sendMessage(message: UMFInput): Promise<UMFMessage> {
-    return this.messenger.send(this.withFrom(message));
+    return this.messenger.send(message, this.messageDefaults);
   }
 
   sendBroadcastMessage(message: UMFInput): Promise<UMFMessage> {
-    return this.messenger.broadcast(this.withFrom(message));
+    return this.messenger.broadcast(message, this.messageDefaults);
   }
 
   sendReplyMessage(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
