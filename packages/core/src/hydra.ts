@@ -231,8 +231,9 @@ export class Hydra extends EventEmitter<{
 
   /**
    * Sends a message to one instance: the one named in `to` (`<id>@svc:/`) or the next
-   * present instance of `svc` (round robin). Throws SERVICE_UNAVAILABLE when none is
-   * alive, REDIS_UNAVAILABLE when Redis is away. Resolves with the message sent.
+   * present instance of `svc` (round robin). Rejects with INVALID_UMF or INVALID_ROUTE
+   * for bad input, SERVICE_UNAVAILABLE when no instance is alive, REDIS_UNAVAILABLE when
+   * Redis is away. Resolves with the message sent.
    */
   sendMessage(message: UMFInput): Promise<UMFMessage> {
     return this.messenger.send(message, this.messageDefaults);

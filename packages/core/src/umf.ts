@@ -110,6 +110,7 @@ function pick(long: unknown, short?: unknown): unknown {
 
 /** Fields a sender fills in where its input has none (its own `from`), instead of copying the input to add them. */
 export interface MessageDefaults {
+  /** The sender's own route, used when the input has neither `from` nor `frm`. */
   from?: string;
 }
 
