@@ -15,16 +15,37 @@ export interface ServiceBin {
   usage: string;
 }
 
-/**
- * The outcome of reading a service bin's arguments: start with `configPath` (undefined: the
- * bin's default), or end with `exitCode` because help, the version or a usage error was printed.
- */
-export type ServiceArgs = { start: true; configPath: string | undefined } | { start: false; exitCode: number };
+/** {@link readServiceArgs}'s answer when the bin should start. */
+export interface StartArgs {
+  /** The bin should start. */
+  start: true;
+  /** The config file named on the command line; undefined: the bin's default. */
+  configPath: string | undefined;
+}
+
+/** {@link readServiceArgs}'s answer when help, the version or a usage error was printed. */
+export interface ExitArgs {
+  /** The bin should not start. */
+  start: false;
+  /** What the process should exit with: 0 after help or the version, 2 after a usage error. */
+  exitCode: number;
+}
+
+/** The outcome of reading a service bin's arguments: start, or end with an exit code. */
+export type ServiceArgs = StartArgs | ExitArgs;
+
+/** A stream {@link readServiceArgs} writes to. */
+export interface TextOutput {
+  /** Writes text as given (no newline added). */
+  write(text: string): unknown;
+}
 
 /** Where {@link readServiceArgs} prints; process.stdout and process.stderr unless a test gives others. */
 export interface ArgsOutput {
-  stdout: { write(text: string): unknown };
-  stderr: { write(text: string): unknown };
+  /** Help and the version. */
+  stdout: TextOutput;
+  /** Usage errors. */
+  stderr: TextOutput;
 }
 
 /**
