@@ -11,7 +11,8 @@
  *   start { services, count, offset, basePort, concurrency }  registers `count` instances
  *   prepare { svc, port } -> id                                creates one, not registered
  *   register { id } -> { t0, t1 }                              registers it; wall clock before and after
- * Progress of `start` is sent as `{ event: 'progress', started }` events.
+ * Progress of `start` is sent as `{ event: 'progress', started }` events, the last
+ * with the creates retried and the first reason.
  */
 import { Hydra } from '@hydra-ts/core';
 import { pino } from 'pino';
@@ -48,6 +49,8 @@ async function makeHydra(svc: string, port: number): Promise<Member> {
 }
 
 const make = impl === 'ts' ? makeTs : makeHydra;
+/** Tries at creating one instance before a start gives up. */
+const CREATE_ATTEMPTS = 3;
 /** Every instance made here lives until the process is killed (the bench ends hosts with SIGKILL). */
 const members = new Map<string, Member>();
 
@@ -59,11 +62,26 @@ const emit = serve({
     const basePort = Number(a.basePort);
     let next = 0;
     let started = 0;
+    let retries = 0;
+    let firstRetryReason: string | undefined;
     const progress = setInterval(() => emit('progress', { started }), 1000);
+    // A create that fails (e.g. a connect timeout in a process busy with a registry's traffic)
+    // is retried, as a process manager would restart the service; the retries are reported.
+    const create = async (svc: string, port: number): Promise<Member> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await make(svc, port);
+        } catch (err) {
+          if (attempt === CREATE_ATTEMPTS) throw err;
+          retries++;
+          firstRetryReason ??= err instanceof Error ? err.message : String(err);
+        }
+      }
+    };
     const worker = async () => {
       while (next < count) {
         const i = next++;
-        const m = await make(services[(offset + i) % services.length]!, basePort + i);
+        const m = await create(services[(offset + i) % services.length]!, basePort + i);
         members.set(m.id, m);
         await m.register();
         started++;
@@ -73,8 +91,8 @@ const emit = serve({
       await Promise.all(Array.from({ length: Math.min(count, Number(a.concurrency)) }, worker));
     } finally {
       clearInterval(progress);
+      emit('progress', { started, retries, firstRetryReason });
     }
-    emit('progress', { started });
     return { started };
   },
   async prepare(a) {
