@@ -4,11 +4,14 @@
  * and the pricer as processes, the caller, the queue producer and worker, a config
  * pushed with hydra-cli and loaded through HYDRA_SERVICE, the guide's own test file,
  * and a graceful stop. What each prints is what the guide says it prints.
+ *
+ * The TypeScript in the docs is checked to be these files: every ```ts block of
+ * the documents below is an excerpt of one of them (so it compiles, and runs here).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
@@ -17,6 +20,8 @@ import { freePort, startRedisServer, waitFor, type Started } from '@hydra-ts/tes
 import { startProcess, stopAllProcesses, ROOT } from './helpers/processes.js';
 
 const EXAMPLES = join(ROOT, 'docs/examples/dist');
+/** Documents whose ```ts blocks must be excerpts of docs/examples/{src,test}. */
+const DOCUMENTS = ['README.md', 'docs/guide.md', 'packages/core/README.md', 'packages/express/README.md'];
 const CLI = join(ROOT, 'packages/cli/dist/src/main.js');
 
 let server: { stop: () => Promise<void> };
@@ -116,4 +121,41 @@ test("the guide's test file passes against this Redis", async () => {
   const [code] = (await once(p.child, 'exit')) as [number | null];
   assert.equal(code, 0, p.output());
   assert.match(p.output(), /# pass 3/);
+});
+
+/**
+ * The ```ts blocks of a Markdown text. A line `// ...` inside one marks an elision:
+ * the parts around it must appear in the file in that order.
+ */
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+function isExcerptOf(block: string, source: string): boolean {
+  let from = 0;
+  for (const part of block.split(/^\s*\/\/ \.\.\.\n/m)) {
+    const at = source.indexOf(part, from);
+    if (at < 0) return false;
+    from = at + part.length;
+  }
+  return true;
+}
+
+test('every TypeScript snippet in the docs is an excerpt of a compiled, tested example', () => {
+  const sources = ['src', 'test'].flatMap((d) =>
+    readdirSync(join(ROOT, 'docs/examples', d))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => ({ name: `docs/examples/${d}/${f}`, text: readFileSync(join(ROOT, 'docs/examples', d, f), 'utf8') })),
+  );
+  let checked = 0;
+  for (const doc of DOCUMENTS) {
+    for (const block of tsBlocks(readFileSync(join(ROOT, doc), 'utf8'))) {
+      checked++;
+      assert.ok(
+        sources.some((s) => isExcerptOf(block, s.text)),
+        `a \`\`\`ts block of ${doc} is in no file of docs/examples (copy it from there, or add it there):\n${block}`,
+      );
+    }
+  }
+  assert.ok(checked >= 10, `only ${checked} snippets found: are the documents still there?`);
 });

@@ -4,6 +4,8 @@ import { Hydra } from '@hydra-ts/core';
 
 const hydra = await Hydra.create({ hydra: { serviceName: 'orders' } });
 try {
+  // Registered instances of `orders` also put messages stuck in progress back in the queue.
+  await hydra.registerService();
   for (let taken = await hydra.getQueuedMessage(); taken; taken = await hydra.getQueuedMessage()) {
     const qty = Number(taken.message.body.qty);
     if (qty > 0) {
