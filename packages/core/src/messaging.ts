@@ -1,5 +1,5 @@
 /**
- * Messages between instances over Redis pub/sub (WIRE.md channels), in short-form
+ * Messages between instances over Redis pub/sub (docs/wire.md, channels), in short-form
  * UMF on the wire. Adds to Hydra: validation of what arrives (bad payloads are
  * logged and skipped), optional HMAC enforcement, balanced sends, and
  * request/reply correlated by `rmid` with a timeout.

@@ -76,8 +76,8 @@ export interface ShortUMFMessage {
 /** What a caller may pass: any mix of long and short field names; mid, timestamp and version get defaults. */
 export type UMFInput = Partial<UMFMessage> & Partial<ShortUMFMessage>;
 
-/** Long name → short name, in the field order that signatures are computed over. */
-const FIELDS = [
+/** Long name → short name, in the field order that signatures are computed over (Hydra's order). */
+export const UMF_FIELDS = [
   ['to', 'to'],
   ['from', 'frm'],
   ['headers', 'hdr'],
@@ -204,7 +204,7 @@ export function createMessage(input: unknown, defaults?: MessageDefaults): UMFMe
   if (headers !== undefined && !isPlainObject(headers)) throw invalid('headers', 'must be an object');
   if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw invalid('timeout', 'must be a positive number of seconds');
 
-  // Assigned in FIELDS order, so JSON.stringify (and so signatures) match Hydra's.
+  // Assigned in UMF_FIELDS order, so JSON.stringify (and so signatures) match Hydra's.
   const m: Partial<UMFMessage> = { to, from };
   if (headers !== undefined) m.headers = headers as Record<string, unknown>;
   m.mid = (mid as string | undefined) ?? randomUUID();
@@ -236,7 +236,7 @@ export function parseMessage(text: string): UMFMessage {
 /** The short form of a message (`from` → `frm`, `body` → `bdy`, ...), fields in signature order: what is published. */
 export function toShort(m: UMFMessage): ShortUMFMessage {
   const out: Record<string, unknown> = {};
-  for (const [long, short] of FIELDS) {
+  for (const [long, short] of UMF_FIELDS) {
     const value = (m as unknown as Record<string, unknown>)[long];
     if (value !== undefined) out[short] = value;
   }
