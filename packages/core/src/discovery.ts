@@ -42,6 +42,7 @@ type DiscoveryEvents = {
   down: [instance: Instance, reason: DownReason];
 };
 
+/** The live membership view; see the module comment. Emits `up` and `down` as instances join and leave. */
 export class Discovery extends EventEmitter<DiscoveryEvents> {
   private readonly services = new Map<string, Map<string, Instance>>();
   private readonly cursors = new Map<string, number>();
@@ -65,6 +66,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     super();
   }
 
+  /** Subscribes, loads the view, and (for an `all` view) starts taking turns at the cluster's chores. */
   async start(): Promise<void> {
     const every = (ms: number, run: () => Promise<unknown>) => {
       const t = setInterval(() => void run().catch((err) => this.logger.debug({ err: errorMessage(err) }, 'registry chore failed; will retry')), ms);
@@ -81,6 +83,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     every(RESYNC_MS, () => this.resync());
   }
 
+  /** Stops the timers (the subscriber connection belongs to the caller). */
   stop(): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -120,6 +123,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return [...this.services.entries()].filter(([, m]) => m.size > 0).map(([s]) => s).sort();
   }
 
+  /** The present instance `instanceId` of `svc`, from memory. */
   get(svc: string, instanceId: string): Instance | undefined {
     return this.services.get(svc)?.get(instanceId);
   }

@@ -1,5 +1,5 @@
 /**
- * Messages between instances over Redis pub/sub (WIRE.md channels), in short-form
+ * Messages between instances over Redis pub/sub (docs/wire.md, channels), in short-form
  * UMF on the wire. Adds to Hydra: validation of what arrives (bad payloads are
  * logged and skipped), optional HMAC enforcement, balanced sends, and
  * request/reply correlated by `rmid` with a timeout.
@@ -9,11 +9,12 @@ import type { Discovery } from './discovery.js';
 import type { Logger } from './logger.js';
 import { channels } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
-import { createMessage, parseMessage, parseRoute, sign, toShort, verify, type UMFInput, type UMFMessage } from './umf.js';
+import { createMessage, parseMessage, parseRoute, sign, toShortJSON, verify, type MessageDefaults, type ParsedRoute, type UMFInput, type UMFMessage } from './umf.js';
 import { timerMs } from './timer.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
+/** Receives each message that arrives for this instance (and its service's broadcasts); a returned promise is awaited by close(). */
 export type MessageHandler = (message: UMFMessage) => void | Promise<void>;
 
 interface Pending {
@@ -27,12 +28,16 @@ export class Messenger {
   private readonly handlers = new Set<MessageHandler>();
   private readonly inFlight = new Set<Promise<void>>();
   private listening = false;
+  private lastTo?: string;
+  private lastRoute?: ParsedRoute;
   /**
    * Publishing skips node-redis's per-command timeout: arming an AbortSignal timer for
    * every message was ~30% of a sender's CPU. A dead connection still fails publishes
-   * at once (no offline queue); control-plane commands keep the timeout.
+   * at once (no offline queue); control-plane commands keep the timeout. Messages go
+   * out with sendCommand: the same PUBLISH without the command wrapper's parser and
+   * async frames (~1 us a message).
    */
-  private readonly publisher: Pick<RedisClient, 'publish'>;
+  private readonly publisher: Pick<RedisClient, 'sendCommand'>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -96,48 +101,77 @@ export class Messenger {
     this.inFlight.add(tracked);
   }
 
-  private prepare(input: UMFInput | UMFMessage): UMFMessage {
-    return this.signed(createMessage(input));
+  private prepare(input: UMFInput | UMFMessage, defaults?: MessageDefaults): UMFMessage {
+    return this.signed(createMessage(input, defaults));
   }
 
   private signed(message: UMFMessage): UMFMessage {
     return this.secret ? sign(message, this.secret) : message;
   }
 
-  private async publish(channel: string, message: UMFMessage): Promise<void> {
-    if (!this.redis.isReady) throw new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`);
-    await this.publisher.publish(channel, JSON.stringify(toShort(message)));
+  /**
+   * Publishes the message's short form; resolves with the message. A plain promise
+   * chain: it runs once per message sent, and async frames here cost a sender.
+   */
+  private publish(channel: string, message: UMFMessage): Promise<UMFMessage> {
+    if (!this.redis.isReady) return Promise.reject(new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
+    return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(() => message);
   }
 
   /**
    * Sends to one instance: the one named in `to` (`id@svc:/...`) or the next
-   * present instance of the service. Throws SERVICE_UNAVAILABLE when none is alive.
+   * present instance of the service. Rejects with SERVICE_UNAVAILABLE when none is alive.
    */
-  send(input: UMFInput | UMFMessage): Promise<UMFMessage> {
-    return this.deliver(this.prepare(input));
+  send(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
+    let message: UMFMessage;
+    try {
+      message = this.prepare(input, defaults);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.deliver(message);
   }
 
-  private async deliver(message: UMFMessage): Promise<UMFMessage> {
-    const route = parseRoute(message.to);
-    const loading = this.discovery.ready(route.serviceName);
-    if (loading) await loading;
+  private deliver(message: UMFMessage): Promise<UMFMessage> {
+    let channel: string;
+    try {
+      const route = this.route(message.to);
+      // A service this view does not follow yet is loaded first (once; then no wait).
+      const loading = this.discovery.ready(route.serviceName);
+      if (loading) return loading.then(() => this.publish(this.directChannel(route), message));
+      channel = this.directChannel(route);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.publish(channel, message);
+  }
+
+  /** parseRoute, remembering the last route: a sender mostly sends to one place after another. */
+  private route(to: string): ParsedRoute {
+    if (to !== this.lastTo) {
+      this.lastRoute = parseRoute(to);
+      this.lastTo = to;
+    }
+    return this.lastRoute!;
+  }
+
+  /** The channel of the instance named in the route, or of the next present one of its service. */
+  private directChannel(route: ParsedRoute): string {
     const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
     if (!target) {
       const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;
       throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${what}`);
     }
-    await this.publish(channels.instance(route.serviceName, target.instanceID), message);
-    return message;
+    return channels.instance(route.serviceName, target.instanceID);
   }
 
   /** Sends to every instance of the service named in `to`. */
-  async broadcast(input: UMFInput | UMFMessage): Promise<UMFMessage> {
-    const message = this.prepare(input);
-    const route = parseRoute(message.to);
+  async broadcast(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
+    const message = this.prepare(input, defaults);
+    const route = this.route(message.to);
     await this.discovery.ready(route.serviceName);
     if (this.discovery.instances(route.serviceName).length === 0) throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
-    await this.publish(channels.service(route.serviceName), message);
-    return message;
+    return this.publish(channels.service(route.serviceName), message);
   }
 
   /**

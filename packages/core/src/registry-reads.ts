@@ -23,7 +23,9 @@ export async function readNodesHash(redis: RedisClient, onSkip?: SkippedKeyHandl
   return readOrSkip(redis, keys.nodes(), 'hash', () => asMap.hGetAll(keys.nodes()) as Promise<Map<string, string>>, new Map<string, string>(), onSkip);
 }
 
+/** A present instance: its nodes entry, with the port as a number. */
 export interface Instance extends NodeEntry {
+  /** The port to call it on. */
   port: number;
 }
 
@@ -70,9 +72,13 @@ export async function readPresence(redis: RedisClient, svc: string, onSkip?: Ski
   return raw.map((r) => parseNode(r)).filter((n): n is Instance => n !== undefined);
 }
 
+/** A registered service, from `hydra:service:<svc>:service`. */
 export interface ServiceRecord {
+  /** The service (from the key). */
   serviceName: string;
+  /** Its serviceType, '' when none. */
   type: string;
+  /** When an instance last registered it (ISO 8601), '' when unknown. */
   registeredOn: string;
 }
 
@@ -102,6 +108,7 @@ export async function readServices(redis: RedisClient): Promise<ServiceRecord[]>
 export interface NodeStatus extends Instance {
   /** Seconds since the entry was last refreshed. */
   elapsed: number;
+  /** True while the instance's presence key exists. */
   alive: boolean;
 }
 
@@ -145,7 +152,18 @@ export async function readHealth(redis: RedisClient, svc: string): Promise<Recor
 }
 
 /** The health log of every instance of a service, newest first per instance. */
-export async function readHealthLog(redis: RedisClient, svc: string, onSkip?: SkippedKeyHandler): Promise<Array<{ instanceId: string; entries: Record<string, unknown>[] }>> {
+export async function readHealthLog(
+  redis: RedisClient,
+  svc: string,
+  onSkip?: SkippedKeyHandler,
+): Promise<
+  Array<{
+    /** The instance the log is of. */
+    instanceId: string;
+    /** Its entries `{ts, serviceName, type, processID, msg}`, newest first. */
+    entries: Record<string, unknown>[];
+  }>
+> {
   assertServiceName(svc);
   const logKeys = (await scanKeys(redis, patterns.healthLogOf(svc))).filter((k) => parseInstanceKey(k, 'health:log')?.service === svc);
   const out = [];

@@ -25,7 +25,9 @@ import { scanForPeersIfDue } from './peer-scan.js';
 import { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S, BEATS_PER_REFRESH } from './registry-timing.js';
 
 export { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S } from './registry-timing.js';
+/** TTL of a health log, renewed at each join and write: one week. */
 export const HEALTH_LOG_TTL_S = 604800;
+/** Entries kept in a health log. */
 export const HEALTH_LOG_MAX = 64;
 /** A nodes entry not refreshed for this long, with no presence, is removed. */
 export const DEFAULT_PRUNE_AFTER_S = 3600;
@@ -36,28 +38,45 @@ const SWEEPS_PER_S = 4;
 
 /** The value stored per instance in `hydra:service:nodes`. */
 export interface NodeEntry {
+  /** The service. */
   serviceName: string;
+  /** The config's serviceDescription. */
   serviceDescription: string;
+  /** The service version registered. */
   version: string;
+  /** The instance id (32 hex characters). */
   instanceID: string;
+  /** When the entry was last written (ISO 8601; every fifth heartbeat). */
   updatedOn: string;
+  /** The instance's process id. */
   processID: number;
+  /** The address to call it on. */
   ip: string;
   /** Hydra writes a string when configured and a number when random: readers accept both. */
   port: number | string;
+  /** The host's name. */
   hostName: string;
 }
 
+/** What an instance registers as: its name, version and address. */
 export interface InstanceInfo {
+  /** The service. */
   serviceName: string;
+  /** The config's serviceDescription. */
   serviceDescription: string;
+  /** The config's serviceType. */
   serviceType: string;
+  /** The service version registered. */
   version: string;
+  /** The instance id (32 hex characters). */
   instanceId: string;
+  /** The address to call it on. */
   ip: string;
+  /** The port to call it on. */
   port: number;
 }
 
+/** The health document an instance writes every fifth heartbeat (Hydra's fields: memory, uptime, platform, ...). */
 export function healthDocument(info: InstanceInfo): Record<string, unknown> {
   const now = new Date().toISOString();
   return {
