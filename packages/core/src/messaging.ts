@@ -4,7 +4,7 @@
  * logged and skipped), optional HMAC enforcement, balanced sends, and
  * request/reply correlated by `rmid` with a timeout.
  */
-import type { RedisClient } from './redis.js';
+import { messagePublisher, type RedisClient } from './redis.js';
 import type { Discovery } from './discovery.js';
 import type { Logger } from './logger.js';
 import { channels } from './keys.js';
@@ -30,14 +30,8 @@ export class Messenger {
   private listening = false;
   private lastTo?: string;
   private lastRoute?: ParsedRoute;
-  /**
-   * Publishing skips node-redis's per-command timeout: arming an AbortSignal timer for
-   * every message was ~30% of a sender's CPU. A dead connection still fails publishes
-   * at once (no offline queue); control-plane commands keep the timeout. Messages go
-   * out with sendCommand: the same PUBLISH without the command wrapper's parser and
-   * async frames (~1 us a message).
-   */
-  private readonly publisher: Pick<RedisClient, 'sendCommand'>;
+  /** PUBLISH for messages (redis.ts messagePublisher: no per-command timer, no wrapper). */
+  private readonly publisher: (channel: string, text: string) => Promise<number>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -47,7 +41,7 @@ export class Messenger {
     private readonly logger: Logger,
     private readonly secret?: string,
   ) {
-    this.publisher = redis.withCommandOptions({ timeout: 0 });
+    this.publisher = messagePublisher(redis);
   }
 
   /** Subscribes to this instance's two channels (service broadcast and direct). */
@@ -115,7 +109,7 @@ export class Messenger {
    */
   private publish(channel: string, message: UMFMessage): Promise<UMFMessage> {
     if (!this.redis.isReady) return Promise.reject(new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
-    return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(() => message);
+    return this.publisher(channel, toShortJSON(message)).then(() => message);
   }
 
   /**
