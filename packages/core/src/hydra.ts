@@ -33,6 +33,8 @@ export interface HydraOptions {
   queueVisibilityTimeoutMs?: number;
   /** Why an instance may not be called by makeAPIRequest (undefined = it may); see ApiClient. */
   upstreamRefusal?: (instance: Instance) => string | undefined;
+  /** Lower-case hydra.serviceName as Hydra does instead of refusing capitals (see ValidateOptions). */
+  lowerCaseServiceName?: boolean;
 }
 
 /**
@@ -102,6 +104,7 @@ export class Hydra extends EventEmitter<{
     const baseLogger = options.logger ?? defaultLogger('hydra-ts');
     const config = await loadConfig(source, {
       env: options.env,
+      lowerCaseServiceName: options.lowerCaseServiceName,
       loadStored: async (url, svc, version) => {
         const client = await connectRedis({ url }, baseLogger, 'config');
         try {
