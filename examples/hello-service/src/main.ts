@@ -1,13 +1,14 @@
 /**
- * hello-service [config.json]
+ * hello-service [config.json] (`--help`, `--version`)
  * Config: the file given (default: config/config.json beside this package), with
  * HYDRA_REDIS_URL and HYDRA_SERVICE on top, as Hydra reads them.
  */
 import { join } from 'node:path';
 import { createService } from '@hydra-ts/express';
-import { closeOnSignals, defaultLogger, errorMessage } from '@hydra-ts/core';
+import { closeOnSignals, defaultLogger, errorMessage, readServiceArgs } from '@hydra-ts/core';
 import { helloRoutes } from './app.js';
 
+const VERSION = (require('../../package.json') as { version: string }).version;
 const DEFAULT_CONFIG = join(__dirname, '..', '..', 'config', 'config.json');
 const USAGE = `usage: hello-service [config.json]
   Starts the hello service. The config file defaults to ${DEFAULT_CONFIG};
@@ -16,12 +17,13 @@ const USAGE = `usage: hello-service [config.json]
 `;
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--help' || process.argv[2] === '-h') {
-    process.stdout.write(USAGE);
+  const args = readServiceArgs(process.argv.slice(2), { name: 'hello-service', version: VERSION, usage: USAGE });
+  if (!args.start) {
+    process.exitCode = args.exitCode;
     return;
   }
   const logger = defaultLogger('hello-service');
-  const configPath = process.argv[2] ?? DEFAULT_CONFIG;
+  const configPath = args.configPath ?? DEFAULT_CONFIG;
   const service = await createService(configPath, { logger, routes: helloRoutes() });
   closeOnSignals(service, logger);
   logger.info({ port: service.port, instanceId: service.hydra.instanceId }, `hello-service listening on ${service.port}`);

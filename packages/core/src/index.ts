@@ -19,3 +19,4 @@ export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';
 export { closeOnSignals } from './lifecycle.js';
+export { readServiceArgs, type ServiceBin, type ServiceArgs, type StartArgs, type ExitArgs, type ArgsOutput, type TextOutput } from './command-line.js';
