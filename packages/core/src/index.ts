@@ -19,3 +19,7 @@ export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';
 export { closeOnSignals } from './lifecycle.js';
+export { TRACEPARENT, TRACESTATE, BAGGAGE, TRACE_HEADERS, parseTraceparent, readCarrier, type TraceCarrier, type TraceIds } from './trace-context.js';
+export { Tracer, Span, instanceAttributes, tracingOn, runArrived, injectContext, currentContext, traceLogFields, type SpanKindName, type SpanAttributes } from './tracing.js';
+export { MessageCounts, MAX_MESSAGE_TYPES, UNTYPED, type MessageCount, type MessageOutcome } from './message-counts.js';
+export { startTelemetry, closingTelemetry, otlpRequested, type Telemetry, type NodeSdkModule } from './telemetry-sdk.js';
