@@ -106,14 +106,19 @@ export function start(args: string[], env: Record<string, string>, ready: (j: Re
 
 /** A redis-server of this run's own; resolves with its URL (database 0). */
 export async function redisServer(): Promise<string> {
+  return (await startRedisServer()).url;
+}
+
+/** A redis-server of this run's own with `extraArgs` (e.g. --maxclients); resolves once it answers, with its URL and process. */
+export async function startRedisServer(extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], { stdio: 'ignore' }));
+  const child = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work, ...extraArgs], { stdio: 'ignore' }));
   const url = `redis://127.0.0.1:${port}/0`;
   for (let i = 0; i < 100; i++) {
     try {
       const c = await connectRedis({ url }, quiet, 'probe');
       await closeRedis(c);
-      return url;
+      return { url, child };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }

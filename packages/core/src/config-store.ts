@@ -16,7 +16,13 @@ const onConfigs = <T>(redis: RedisClient, serviceName: string, op: (key: string)
 };
 
 /** Refuses anything that is not `{"hydra": {"serviceName": ...}, ...}`, naming what is missing. */
-export function assertConfigDocument(doc: unknown, origin = 'config'): asserts doc is { hydra: { serviceName: string } } {
+export function assertConfigDocument(doc: unknown, origin = 'config'): asserts doc is {
+  /** The document's `hydra` section. */
+  hydra: {
+    /** Its service name. */
+    serviceName: string;
+  };
+} {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new HydraError('INVALID_CONFIG', `${origin} must be a JSON object`);
   const hydra = (doc as Record<string, unknown>).hydra;
   if (typeof hydra !== 'object' || hydra === null || Array.isArray(hydra)) throw new HydraError('INVALID_CONFIG', `${origin} is missing the "hydra" object`);
@@ -25,6 +31,7 @@ export function assertConfigDocument(doc: unknown, origin = 'config'): asserts d
   assertServiceName(typeof name === 'string' ? name.toLowerCase() : name, `${origin} hydra.serviceName`);
 }
 
+/** Stores `doc` as `<svc>:<version>` (hydra-cli's `cfg push`); refuses a document without hydra.serviceName or over MAX_JSON_FILE_BYTES. */
 export async function putStoredConfig(redis: RedisClient, label: string, doc: unknown): Promise<void> {
   const { serviceName, version } = parseConfigLabel(label);
   assertConfigDocument(doc);

@@ -12,36 +12,55 @@ import { assertServiceName } from './keys.js';
 import { parseJsonText } from './json.js';
 import { readJsonFile, readSmallFile } from './json-file.js';
 
+/** Hydra's default Redis: database 15 on the local server. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/15';
 /** What Hydra registers when neither the config nor a package.json gives a version. */
 export const UNSPECIFIED_VERSION = 'unspecified';
 
+/** Redis through Sentinel: the master is found by asking the sentinels. */
 export interface SentinelConfig {
   /** The master group name the sentinels watch. */
   name: string;
-  sentinels: Array<{ host: string; port: number }>;
+  /** The sentinels to ask (at least one). */
+  sentinels: Array<{
+    /** Host name or address of a sentinel. */
+    host: string;
+    /** Its port (26379 usually). */
+    port: number;
+  }>;
   /** Database index on the master (Hydra's default is 15). */
   db?: number;
+  /** Password of the master. */
   password?: string;
 }
 
+/** `hydra.redis`: where the registry lives (`url` or `sentinel`). */
 export interface RedisConfig {
   /** redis:// or rediss:// URL; user, password and database ride in it. */
   url?: string;
+  /** Sentinel instead of a URL. */
   sentinel?: SentinelConfig;
 }
 
+/** The `hydra` section of a config document, validated (see docs/configuration.md). */
 export interface HydraConfig {
+  /** The service's name: lower-case letters, digits, `.`, `_`, `-` (Hydra lower-cases what it is given). */
   serviceName: string;
+  /** Free text, shown by tools (`nodes` entries). */
   serviceDescription: string;
+  /** Free text stored as `type` in `hydra:service:<svc>:service`. */
   serviceType: string;
+  /** The version registered; default: the version in the package.json beside the main script, else `unspecified`. */
   serviceVersion: string;
   /** '' = first non-loopback IPv4; '10.0.*' = the interface matching the prefix; a host name is resolved. */
   serviceIP: string;
   /** 0 = any free port; 'a-b' = the first free port in the range. */
   servicePort: number | string;
+  /** Registered as the address instead of serviceIP (a name other instances resolve). */
   serviceDNS?: string;
+  /** With serviceIP `''`: the interface to take the address of, as `<name>/<netmask>` (`eth0/255.255.255.0`). */
   serviceInterface?: string;
+  /** Where the registry lives. */
   redis: RedisConfig;
   /** hydra-ts: HMAC secret; when set, outgoing UMF is signed and unsigned or badly signed messages are refused. */
   umfSecret?: string;
@@ -50,11 +69,20 @@ export interface HydraConfig {
 
 /** A whole config document, `{"hydra": {...}, ...}` as stored in `hydra:service:<svc>:configs`. */
 export interface ConfigDocument {
+  /** The service's own settings. */
   hydra: HydraConfig;
   [section: string]: unknown;
 }
 
-export type ConfigSource = string | { hydra?: Partial<HydraConfig>; [section: string]: unknown } | undefined;
+/** What a service starts from: a JSON file path, a document, or undefined (the environment alone). */
+export type ConfigSource =
+  | string
+  | {
+      /** Any part of the `hydra` section; the rest comes from defaults and the environment. */
+      hydra?: Partial<HydraConfig>;
+      [section: string]: unknown;
+    }
+  | undefined;
 
 /** Fetches a stored config document by `<svc>:<version>` (implemented with Redis by the caller). */
 export type StoredConfigLoader = (redisUrl: string, serviceName: string, version: string) => Promise<unknown>;
@@ -90,7 +118,12 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** `<svc>:<version>` → parts, or a coded error naming the label. */
-export function parseConfigLabel(label: string): { serviceName: string; version: string } {
+export function parseConfigLabel(label: string): {
+  /** The part before `:`. */
+  serviceName: string;
+  /** The part after `:`. */
+  version: string;
+} {
   const parts = label.split(':');
   if (parts.length !== 2 || !parts[0] || !parts[1]) {
     throw configError(`config label "${label}" is not in the form <service>:<version>, e.g. hello-service:0.0.1`);

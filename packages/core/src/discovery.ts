@@ -25,7 +25,9 @@ const RESYNC_WITHOUT_EVENTS_MS = 1000;
  */
 const RESYNC_AFTER_RECONNECT_MS = 1500;
 
+/** A present instance: its nodes entry, with the port as a number. */
 export interface Instance extends NodeEntry {
+  /** The port to call it on. */
   port: number;
 }
 
@@ -65,9 +67,13 @@ export async function readPresence(redis: RedisClient, svc: string, onSkip?: Ski
   return raw.map((r) => parseNode(r)).filter((n): n is Instance => n !== undefined);
 }
 
+/** A registered service, from `hydra:service:<svc>:service`. */
 export interface ServiceRecord {
+  /** The service (from the key). */
   serviceName: string;
+  /** Its serviceType, '' when none. */
   type: string;
+  /** When an instance last registered it (ISO 8601), '' when unknown. */
   registeredOn: string;
 }
 
@@ -97,6 +103,7 @@ export async function readServices(redis: RedisClient): Promise<ServiceRecord[]>
 export interface NodeStatus extends Instance {
   /** Seconds since the entry was last refreshed. */
   elapsed: number;
+  /** True while the instance's presence key exists. */
   alive: boolean;
 }
 
@@ -140,7 +147,18 @@ export async function readHealth(redis: RedisClient, svc: string): Promise<Recor
 }
 
 /** The health log of every instance of a service, newest first per instance. */
-export async function readHealthLog(redis: RedisClient, svc: string, onSkip?: SkippedKeyHandler): Promise<Array<{ instanceId: string; entries: Record<string, unknown>[] }>> {
+export async function readHealthLog(
+  redis: RedisClient,
+  svc: string,
+  onSkip?: SkippedKeyHandler,
+): Promise<
+  Array<{
+    /** The instance the log is of. */
+    instanceId: string;
+    /** Its entries `{ts, serviceName, type, processID, msg}`, newest first. */
+    entries: Record<string, unknown>[];
+  }>
+> {
   assertServiceName(svc);
   const logKeys = (await scanKeys(redis, patterns.healthLogOf(svc))).filter((k) => parseInstanceKey(k, 'health:log')?.service === svc);
   const out = [];
@@ -215,6 +233,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.skipped = new SkippedKeyWarnings(logger);
   }
 
+  /** Turns on keyspace events (or falls back to polling), subscribes, and reads every presence once. */
   async start(): Promise<void> {
     const events = (this.events = await enableKeyspaceEvents(this.redis, this.logger));
     if (events) {
@@ -225,6 +244,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.resyncTimer.unref();
   }
 
+  /** Stops the resync timers (the subscriber connection belongs to the caller). */
   stop(): void {
     clearInterval(this.resyncTimer);
     clearTimeout(this.reconnectTimer);
@@ -253,6 +273,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return [...this.services.entries()].filter(([, m]) => m.size > 0).map(([s]) => s).sort();
   }
 
+  /** The present instance `instanceId` of `svc`, from memory. */
   get(svc: string, instanceId: string): Instance | undefined {
     return this.services.get(svc)?.get(instanceId);
   }

@@ -32,10 +32,15 @@ const STATUS: Record<number, readonly [string, string]> = {
   504: ['Gateway Timeout', 'The upstream server did not answer in time'],
 };
 
+/** Hydra's response envelope: what services, makeAPIRequest and the router answer. */
 export interface Envelope<R = unknown> {
+  /** The HTTP status. */
   statusCode: number;
+  /** Hydra's short text for the status (`OK`, `Not Found`). */
   statusMessage: string;
+  /** Hydra's sentence for the status. */
   statusDescription: string;
+  /** The answer itself; on errors usually `{reason}`. */
   result: R;
   [extra: string]: unknown;
 }
@@ -48,6 +53,9 @@ export function envelope<R = Record<string, unknown>>(statusCode: number, payloa
 }
 
 /** An error envelope whose `result.reason` tells a person what went wrong. */
-export function envelopeWithReason(statusCode: number, reason: string, extra: Record<string, unknown> = {}): Envelope<{ reason: string }> {
+export function envelopeWithReason(statusCode: number, reason: string, extra: Record<string, unknown> = {}): Envelope<{
+  /** What went wrong, for a person. */
+  reason: string;
+}> {
   return envelope(statusCode, { result: { reason, ...extra } });
 }

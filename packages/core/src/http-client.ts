@@ -25,6 +25,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
  */
 const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 
+/** Options of one makeAPIRequest call. */
 export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
@@ -33,9 +34,24 @@ export interface ApiRequestOptions {
    * an answer refuses the call with its status and reason. The router uses it to keep calls
    * to the routes a service registered.
    */
-  refuse?: (serviceName: string, method: string, path: string) => { status: number; reason: string } | undefined;
+  refuse?: (
+    serviceName: string,
+    method: string,
+    path: string,
+  ) =>
+    | {
+        /** The status answered. */
+        status: number;
+        /** The envelope's `result.reason`. */
+        reason: string;
+      }
+    | undefined;
 }
 
+/**
+ * HTTP calls to live instances over pooled keep-alive connections (Hydra's
+ * makeAPIRequest). A Hydra instance holds one; use `hydra.makeAPIRequest`.
+ */
 export class ApiClient {
   private readonly agent: Agent;
   /** instanceID → time until which it is passed over after refusing a connection. */
@@ -49,6 +65,11 @@ export class ApiClient {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 
+  /**
+   * Calls the route in `input.to` (`svc:[get]/v1/x`) and answers Hydra's envelope, never
+   * throws: a bad route is 400, no instance 503, a non-idempotent call that failed after
+   * reaching an instance 502 (504 on timeout).
+   */
   async request(input: UMFInput, options: ApiRequestOptions = {}): Promise<Envelope> {
     let message;
     let route;
@@ -160,6 +181,7 @@ export class ApiClient {
     return envelope(res.statusCode, { ...base, result: text });
   }
 
+  /** Closes the connection pools. */
   async close(): Promise<void> {
     await this.agent.close();
   }

@@ -23,7 +23,9 @@ import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 import { MessageCounts, type MessageCount } from './message-counts.js';
 import { Tracer, instanceAttributes } from './tracing.js';
 
+/** Options of {@link Hydra.create} beside the config. */
 export interface HydraOptions {
+  /** Where to log; default {@link defaultLogger} (`HYDRA_LOG_LEVEL`). */
   logger?: Logger;
   /** Environment to read HYDRA_REDIS_URL / HYDRA_SERVICE from; default process.env. */
   env?: NodeJS.ProcessEnv;
@@ -35,12 +37,31 @@ export interface HydraOptions {
   upstreamRefusal?: (instance: Instance) => string | undefined;
 }
 
-export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
+/**
+ * One service instance, or a client that only discovers and sends. Emits
+ * `message` for each message that arrives (as {@link Hydra.onMessage} handlers see it).
+ *
+ * ```ts
+ * const hydra = await Hydra.create({ hydra: { serviceName: 'pricer' } });
+ * await hydra.registerService();
+ * hydra.onMessage((m) => hydra.sendReplyMessage(m, { body: { price: 42 } }));
+ * ```
+ */
+export class Hydra extends EventEmitter<{
+  /** A message for this instance or its service arrived (replies to request() excepted). */
+  message: [UMFMessage];
+}> {
+  /** The validated config document the instance started with (its own sections included). */
   readonly config: ConfigDocument;
+  /** `config.hydra.serviceName`. */
   readonly serviceName: string;
+  /** This instance's id: 32 lower-case hex characters, new for every create(). */
   readonly instanceId = randomUUID().replace(/-/g, '');
+  /** A child of the given logger bound to the service name and instance id. */
   readonly logger: Logger;
+  /** The queue operations beneath queueMessage / getQueuedMessage / markQueueMessage. */
   readonly queues: Queues;
+  /** The live view of every service's present instances. */
   readonly discovery: Discovery;
   /** Where this instance's registry reads report a key of the wrong type: one warning per key. */
   readonly onSkippedKey: SkippedKeyHandler;
@@ -56,6 +77,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   private constructor(
     config: ConfigDocument,
+    /** The command connection (the subscriber connection is separate and private). */
     readonly redis: RedisClient,
     private readonly subscriber: RedisClient,
     logger: Logger,
@@ -127,7 +149,14 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
    * heartbeat, and subscribes to its message channels. Call after listen() when
    * the instance serves HTTP.
    */
-  async registerService(): Promise<{ serviceName: string; serviceIP: string; servicePort: number }> {
+  async registerService(): Promise<{
+    /** The registered name. */
+    serviceName: string;
+    /** The address written to the nodes entry. */
+    serviceIP: string;
+    /** The port written to the nodes entry (0 when the instance does not listen). */
+    servicePort: number;
+  }> {
     if (this.registration) throw new HydraError('INVALID_CONFIG', `${this.serviceName} is already registered`);
     const h = this.config.hydra;
     const ip = this.address?.ip ?? (await resolveServiceIP(h));
@@ -189,6 +218,11 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   // --- messaging -----------------------------------------------------------
 
+  /**
+   * Calls `handler` for each message that arrives for this instance (direct or
+   * broadcast to its service); needs registerService(). Returns a function that
+   * removes the handler. close() waits for the promises handlers return.
+   */
   onMessage(handler: MessageHandler): () => void {
     return this.messenger.onMessage(handler);
   }
@@ -198,24 +232,43 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
     return message.from || message.frm ? message : { ...message, from: `${this.serviceName}:/` };
   }
 
+  /**
+   * Sends a message to one instance: the one named in `to` (`<id>@svc:/`) or the next
+   * present instance of `svc` (round robin). Throws SERVICE_UNAVAILABLE when none is
+   * alive, REDIS_UNAVAILABLE when Redis is away. Resolves with the message sent.
+   */
   sendMessage(message: UMFInput): Promise<UMFMessage> {
     return this.messenger.send(this.withFrom(message));
   }
 
+  /** Sends a message to every instance of the service named in `to`. */
   sendBroadcastMessage(message: UMFInput): Promise<UMFMessage> {
     return this.messenger.broadcast(this.withFrom(message));
   }
 
+  /**
+   * Answers `original`: `rmid` = its `mid`, `to` = its `via` or `from`, `from` = its
+   * `to`, overlaid with `response` (usually `{body}`), as Hydra's sendReplyMessage does.
+   */
   sendReplyMessage(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
     return this.messenger.reply(original, response);
   }
 
-  /** Sends and resolves with the reply (correlated by rmid); rejects with TIMEOUT. */
+  /**
+   * Sends and resolves with the reply (correlated by rmid); rejects with TIMEOUT after
+   * `timeoutMs` (default 5000). The reply comes to this instance's own channel, so the
+   * caller must have called registerService() (NOT_REGISTERED otherwise).
+   */
   request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
     this.requireRegistration();
     return this.messenger.request(message, timeoutMs);
   }
 
+  /**
+   * An HTTP call to a live instance: `to` is `svc:[method]/path` (or `<id>@svc:...`), `body`
+   * the JSON body of POST, PUT and PATCH. Always resolves with Hydra's envelope
+   * (503 when no instance is alive); see {@link ApiClient.request}.
+   */
   makeAPIRequest(message: UMFInput, options?: ApiRequestOptions): Promise<Envelope> {
     return this.api.request(this.withFrom(message), options);
   }
@@ -227,6 +280,7 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   // --- queues --------------------------------------------------------------
 
+  /** Appends a message to the queue of the service named in `to` (`mqrecieved`); the service need not be running. */
   queueMessage(message: UMFInput): Promise<UMFMessage> {
     return this.queues.enqueue(this.withFrom(message));
   }
@@ -243,40 +297,49 @@ export class Hydra extends EventEmitter<{ message: [UMFMessage] }> {
 
   // --- discovery -----------------------------------------------------------
 
+  /** The present instances of `serviceName`, from memory (no Redis round trip). */
   getServicePresence(serviceName: string): Instance[] {
     return this.discovery.instances(serviceName);
   }
 
+  /** Every registered service (`hydra:service:<svc>:service`), alive or not. */
   getServices() {
     return readServices(this.redis);
   }
 
+  /** Every nodes entry (or those of `serviceName`), each marked alive or not. */
   getServiceNodes(serviceName?: string) {
     return readNodes(this.redis, serviceName, this.onSkippedKey);
   }
 
+  /** The registered routes of every service, by service name. */
   getAllServiceRoutes() {
     return readRoutes(this.redis, undefined, this.onSkippedKey);
   }
 
+  /** The health documents of a service's live instances (default: this service). */
   getServiceHealth(serviceName = this.serviceName) {
     return readHealth(this.redis, serviceName);
   }
 
+  /** The health log of every instance of a service, newest first (default: this service). */
   getServiceHealthLog(serviceName = this.serviceName) {
     return readHealthLog(this.redis, serviceName, this.onSkippedKey);
   }
 
   // --- stored configs ------------------------------------------------------
 
+  /** The config document stored as `label` (`<svc>:<version>`), or null. */
   getConfig(label: string): Promise<unknown> {
     return getStoredConfig(this.redis, label);
   }
 
+  /** Stores a config document as `label` (`<svc>:<version>`), as `hydra-cli cfg push` does. */
   putConfig(label: string, doc: unknown): Promise<void> {
     return putStoredConfig(this.redis, label, doc);
   }
 
+  /** The labels of a service's stored configs, sorted. */
   listConfig(serviceName: string): Promise<string[]> {
     return listStoredConfigs(this.redis, serviceName);
   }

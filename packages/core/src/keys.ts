@@ -6,8 +6,11 @@
  */
 import { HydraError } from './errors.js';
 
+/** The prefix of every registry key. */
 export const KEY_PREFIX = 'hydra:service';
+/** The prefix of every message channel. */
 export const CHANNEL_PREFIX = `${KEY_PREFIX}:mc`;
+/** The hash of every instance's nodes entry. */
 export const NODES_KEY = `${KEY_PREFIX}:nodes`;
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
@@ -31,18 +34,29 @@ export function isInstanceId(id: unknown): id is string {
   return typeof id === 'string' && INSTANCE_ID.test(id);
 }
 
+/** Builders of every registry key name. */
 export const keys = {
+  /** `hydra:service:<svc>:service`: string, `{serviceName, type, registeredOn}`. */
   service: (svc: string) => `${KEY_PREFIX}:${svc}:service`,
+  /** `hydra:service:<svc>:service:routes`: set of route strings. */
   routes: (svc: string) => `${KEY_PREFIX}:${svc}:service:routes`,
+  /** `hydra:service:<svc>:configs`: hash, version → config document. */
   configs: (svc: string) => `${KEY_PREFIX}:${svc}:configs`,
+  /** `hydra:service:<svc>:<id>:presence`: string with a 3 s TTL; the instance is alive while it exists. */
   presence: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:presence`,
+  /** `hydra:service:<svc>:<id>:health`: the health document, same TTL as presence. */
   health: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:health`,
+  /** `hydra:service:<svc>:<id>:health:log`: list of the last 64 log entries. */
   healthLog: (svc: string, id: string) => `${KEY_PREFIX}:${svc}:${id}:health:log`,
+  /** `hydra:service:<svc>:mqrecieved`: waiting queued messages (Hydra's spelling). */
   queueReceived: (svc: string) => `${KEY_PREFIX}:${svc}:mqrecieved`,
+  /** `hydra:service:<svc>:mqinprogress`: queued messages taken and not yet settled. */
   queueInProgress: (svc: string) => `${KEY_PREFIX}:${svc}:mqinprogress`,
+  /** `hydra:service:<svc>:mqincomplete`: queued messages marked failed. */
   queueIncomplete: (svc: string) => `${KEY_PREFIX}:${svc}:mqincomplete`,
   /** hydra-ts extension: when each in-progress message was taken (for redelivery). */
   queueTakenAt: (svc: string) => `${KEY_PREFIX}:${svc}:mqinprogress:takenat`,
+  /** `hydra:service:nodes`: hash, instance id → nodes entry. */
   nodes: () => NODES_KEY,
   /**
    * hydra-router's queue of messages for a WebSocket client that is away (hydra-router
@@ -58,16 +72,25 @@ export const keys = {
 
 /** SCAN patterns. Service names are validated, so they hold no glob characters. */
 export const patterns = {
+  /** Every service key. */
   allServices: `${KEY_PREFIX}:*:service`,
+  /** Every routes set. */
   allRoutes: `${KEY_PREFIX}:*:service:routes`,
+  /** Presence keys of one service. */
   presenceOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:presence`,
+  /** Every presence key. */
   allPresence: `${KEY_PREFIX}:*:*:presence`,
+  /** Health keys of one service. */
   healthOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:health`,
+  /** Health log keys of one service. */
   healthLogOf: (svc: string) => `${KEY_PREFIX}:${svc}:*:health:log`,
 };
 
+/** Builders of the message channel names. */
 export const channels = {
+  /** `hydra:service:mc:<svc>`: every instance of the service listens. */
   service: (svc: string) => `${CHANNEL_PREFIX}:${svc}`,
+  /** `hydra:service:mc:<svc>:<id>`: one instance listens. */
   instance: (svc: string, id: string) => `${CHANNEL_PREFIX}:${svc}:${id}`,
 };
 
@@ -75,7 +98,15 @@ export const channels = {
  * Reads `hydra:service:<svc>:<id>:<suffix>` back into its parts. Returns null for
  * anything else, so a key of another shape (or another service) is never misread.
  */
-export function parseInstanceKey(key: string, suffix: 'presence' | 'health' | 'health:log'): { service: string; instanceId: string } | null {
+export function parseInstanceKey(
+  key: string,
+  suffix: 'presence' | 'health' | 'health:log',
+): {
+  /** The service named in the key. */
+  service: string;
+  /** The instance id in the key. */
+  instanceId: string;
+} | null {
   const head = `${KEY_PREFIX}:`;
   const tail = `:${suffix}`;
   if (!key.startsWith(head) || !key.endsWith(tail)) return null;

@@ -13,11 +13,15 @@ export type MessageOutcome = 'sent' | 'received' | 'failed';
 
 /** One count: how many messages of `type` had `outcome`. */
 export interface MessageCount {
+  /** What happened to them. */
   outcome: MessageOutcome;
+  /** Their UMF type (UNTYPED without one, "other" past MAX_MESSAGE_TYPES). */
   type: string;
+  /** How many, since the instance started. */
   count: number;
 }
 
+/** The counts of one instance (Hydra keeps one; Hydra.messageCounts reads it). */
 export class MessageCounts {
   private readonly byType = new Map<string, Record<MessageOutcome, number>>();
 

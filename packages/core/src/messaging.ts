@@ -14,6 +14,7 @@ import { timerMs } from './timer.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
+/** Receives each message that arrives for this instance (and its service's broadcasts); a returned promise is awaited by close(). */
 export type MessageHandler = (message: UMFMessage) => void | Promise<void>;
 
 interface Pending {

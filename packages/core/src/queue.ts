@@ -12,6 +12,7 @@ import { createMessage, parseRoute, toShort, type ShortUMFMessage, type UMFInput
 import { Tracer } from './tracing.js';
 import { arrivalSpan, endSpan, sendSpan } from './message-spans.js';
 
+/** How long a taken message may stay in progress before it goes back to the queue. */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
 
 /** Take the oldest waiting message and note when it was taken, atomically. */
@@ -50,12 +51,19 @@ return moved`;
 
 /** A message taken from a queue: the message and the exact text that identifies it in Redis. */
 export interface QueuedMessage {
+  /** The message, validated. */
   message: UMFMessage;
   /** The stored short-form text: ack and fail find the message by it. */
   raw: string;
 }
 
+/**
+ * Hydra's message queues, with acknowledgement and redelivery. A Hydra instance
+ * holds one as `hydra.queues`; its own methods (queueMessage, getQueuedMessage,
+ * markQueueMessage) are the usual way in.
+ */
 export class Queues {
+  /** Queues on `redis`; `tracer` makes their spans (a Hydra instance passes its own). */
   constructor(private readonly redis: RedisClient, private readonly tracer = new Tracer('@hydra-ts/core')) {}
 
   /**
@@ -131,7 +139,15 @@ export class Queues {
     })) as number;
   }
 
-  async lengths(serviceName: string): Promise<{ waiting: number; inProgress: number; incomplete: number }> {
+  /** How many messages of `serviceName` wait, are in progress and have failed. */
+  async lengths(serviceName: string): Promise<{
+    /** In `mqrecieved`. */
+    waiting: number;
+    /** In `mqinprogress`. */
+    inProgress: number;
+    /** In `mqincomplete`. */
+    incomplete: number;
+  }> {
     assertServiceName(serviceName);
     const [waiting, inProgress, incomplete] = await Promise.all([
       this.redis.lLen(keys.queueReceived(serviceName)),

@@ -37,6 +37,7 @@ function createPlain(url: string | undefined) {
   });
 }
 
+/** A node-redis 6 client as hydra-ts connects it (no offline queue; reconnects by itself). */
 export type RedisClient = ReturnType<typeof createPlain>;
 
 function build(config: RedisConfig): RedisClient {

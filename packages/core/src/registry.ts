@@ -14,9 +14,13 @@ import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
 import { isWrongType, readOrSkip, reportWrongType, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 
+/** How often an instance rewrites its nodes entry, presence and health. */
 export const HEARTBEAT_INTERVAL_MS = 1000;
+/** TTL of presence and health: three heartbeats. */
 export const PRESENCE_TTL_S = 3;
+/** TTL of a health log, renewed by each heartbeat: one week. */
 export const HEALTH_LOG_TTL_S = 604800;
+/** Entries kept in a health log. */
 export const HEALTH_LOG_MAX = 64;
 /** A nodes entry not refreshed for this long, with no presence, is removed. */
 export const DEFAULT_PRUNE_AFTER_S = 3600;
@@ -24,28 +28,45 @@ const PRUNE_EVERY_MS = 60_000;
 
 /** The value stored per instance in `hydra:service:nodes`. */
 export interface NodeEntry {
+  /** The service. */
   serviceName: string;
+  /** The config's serviceDescription. */
   serviceDescription: string;
+  /** The service version registered. */
   version: string;
+  /** The instance id (32 hex characters). */
   instanceID: string;
+  /** When the heartbeat last wrote the entry (ISO 8601). */
   updatedOn: string;
+  /** The instance's process id. */
   processID: number;
+  /** The address to call it on. */
   ip: string;
   /** Hydra writes a string when configured and a number when random: readers accept both. */
   port: number | string;
+  /** The host's name. */
   hostName: string;
 }
 
+/** What an instance registers as: its name, version and address. */
 export interface InstanceInfo {
+  /** The service. */
   serviceName: string;
+  /** The config's serviceDescription. */
   serviceDescription: string;
+  /** The config's serviceType. */
   serviceType: string;
+  /** The service version registered. */
   version: string;
+  /** The instance id (32 hex characters). */
   instanceId: string;
+  /** The address to call it on. */
   ip: string;
+  /** The port to call it on. */
   port: number;
 }
 
+/** The health document an instance writes every heartbeat (Hydra's fields: memory, uptime, platform, ...). */
 export function healthDocument(info: InstanceInfo): Record<string, unknown> {
   const now = new Date().toISOString();
   return {

@@ -12,12 +12,40 @@
 
 /** What this module uses of `@opentelemetry/sdk-node`. */
 export interface NodeSdkModule {
-  NodeSDK: new (config: { serviceName?: string; instrumentations?: unknown[] }) => { start(): void; shutdown(): Promise<void> };
+  /** The SDK's class. */
+  NodeSDK: NodeSdkClass;
 }
 
-/** A started SDK: shutdown() exports the spans still buffered, then stops it. */
+/** The SDK's constructor. */
+export interface NodeSdkClass {
+  /** An SDK configured from OpenTelemetry's environment and `config`. */
+  new (config: NodeSdkOptions): NodeSdk;
+}
+
+/** The options this module gives the SDK. */
+export interface NodeSdkOptions {
+  /** service.name of the resource (absent: the SDK reads OTEL_SERVICE_NAME). */
+  serviceName?: string;
+  /** Automatic instrumentations: none, hydra-ts makes its own spans. */
+  instrumentations?: unknown[];
+}
+
+/** A Node SDK not yet started. */
+export interface NodeSdk extends Telemetry {
+  /** Registers the SDK's tracer provider, context manager and propagators. */
+  start(): void;
+}
+
+/** A started SDK. */
 export interface Telemetry {
+  /** Exports the spans still buffered, then stops the SDK. */
   shutdown(): Promise<void>;
+}
+
+/** Something a bin closes on a signal (closeOnSignals). */
+export interface Closable {
+  /** Stops it gracefully. */
+  close(): Promise<void>;
 }
 
 /** Whether `env` asks for OTLP export of traces. */
@@ -46,7 +74,7 @@ export function startTelemetry(serviceName: string, loadSdk: () => NodeSdkModule
 }
 
 /** `target` closed, then the SDK's buffered spans exported (a bin passes this to closeOnSignals). */
-export function closingTelemetry<T extends { close(): Promise<void> }>(target: T, telemetry: Telemetry | undefined): { close(): Promise<void> } {
+export function closingTelemetry(target: Closable, telemetry: Telemetry | undefined): Closable {
   if (!telemetry) return target;
   return {
     async close() {

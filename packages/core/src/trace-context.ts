@@ -6,9 +6,11 @@
  * context placed there crosses a Hydra peer untouched.
  */
 
-/** The header names, lower-case as HTTP/1.1 parsers give them and as they go into UMF `headers`. */
+/** The W3C traceparent header (lower-case, as node gives HTTP headers and as it goes into UMF `headers`). */
 export const TRACEPARENT = 'traceparent';
+/** The W3C tracestate header: vendors' entries beside the traceparent. */
 export const TRACESTATE = 'tracestate';
+/** The W3C baggage header: application key-values that travel with the trace. */
 export const BAGGAGE = 'baggage';
 /** Every name trace context travels under. */
 export const TRACE_HEADERS = [TRACEPARENT, TRACESTATE, BAGGAGE] as const;
@@ -26,15 +28,21 @@ const MAX_BAGGAGE = 8192;
 
 /** Trace context in transit: the three headers' values, only those present and well-formed. */
 export interface TraceCarrier {
+  /** `00-<trace id>-<parent span id>-<flags>`. */
   traceparent?: string;
+  /** As it arrived, when it did. */
   tracestate?: string;
+  /** As it arrived, when it did. */
   baggage?: string;
 }
 
 /** The ids a traceparent names (what logs show as trace_id and span_id). */
 export interface TraceIds {
+  /** 32 lower-case hex characters. */
   traceId: string;
+  /** 16 lower-case hex characters: the span that sent it (the receiver's parent). */
   spanId: string;
+  /** Whether the sender recorded its span (flag 01). */
   sampled: boolean;
 }
 

@@ -48,17 +48,23 @@ export function tracingOn(): boolean {
   return activeApi() !== null;
 }
 
-/** Span kinds of the OpenTelemetry API, by name (its SpanKind enum values). */
-const KINDS = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 } as const;
-/** What a span is in the OpenTelemetry semantic conventions. */
-export type SpanKindName = keyof typeof KINDS;
+/** What a span is in the OpenTelemetry semantic conventions (the API's SpanKind, by name). */
+export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+/** The API's SpanKind enum values. */
+const KINDS: Record<SpanKindName, number> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
 /** Attribute values a span takes. */
 export type SpanAttributes = Record<string, string | number | boolean | undefined>;
 
 /** One span while tracing is on, with the context it is current in. */
 export class Span {
   /** @internal made by Tracer.start / Tracer.startFrom */
-  constructor(private readonly api: Api, readonly span: OtelApi.Span, /** @internal */ readonly context: OtelApi.Context) {}
+  constructor(
+    private readonly api: Api,
+    /** The OpenTelemetry span itself (e.g. to rename it once the route is known). */
+    readonly span: OtelApi.Span,
+    /** The context in which this span is the current one. */
+    readonly context: OtelApi.Context,
+  ) {}
 
   /** Sets one attribute (undefined values are skipped). */
   set(key: string, value: string | number | boolean | undefined): this {
@@ -73,6 +79,7 @@ export class Span {
     return this;
   }
 
+  /** Ends the span (it is exported from then on). */
   end(): void {
     this.span.end();
   }
@@ -88,11 +95,12 @@ export class Span {
     this.api.propagation.inject(this.context, headers);
   }
 
-  /** The W3C ids of this span. */
+  /** The W3C trace id of this span. */
   get traceId(): string {
     return this.span.spanContext().traceId;
   }
 
+  /** The W3C span id of this span. */
   get spanId(): string {
     return this.span.spanContext().spanId;
   }
@@ -204,14 +212,22 @@ export function currentContext(): TraceCarrier | undefined {
   return injectContext(headers) ? (headers as TraceCarrier) : undefined;
 }
 
-const NO_FIELDS = Object.freeze({});
+/** What traceLogFields adds to a log line. */
+export interface TraceLogFields {
+  /** The trace's id (32 hex characters). */
+  trace_id?: string;
+  /** The current span's id (16 hex characters). */
+  span_id?: string;
+}
+
+const NO_FIELDS: TraceLogFields = Object.freeze({});
 
 /**
  * `trace_id` and `span_id` of the current trace, for a log line (pino's `mixin`);
  * an empty object when there is none. The span is hydra-ts's own when tracing is on,
  * the caller's (from the traceparent that arrived) when it is off.
  */
-export function traceLogFields(): { trace_id?: string; span_id?: string } {
+export function traceLogFields(): TraceLogFields {
   const api = activeApi();
   if (api) {
     const sc = api.trace.getSpanContext(api.context.active());

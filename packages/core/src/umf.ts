@@ -6,40 +6,70 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { HydraError } from './errors.js';
 import { assertJsonDepth } from './json.js';
 
+/** The UMF version hydra-ts writes in `version` (`ver`), Hydra's own. */
 export const UMF_VERSION = 'UMF/1.4.6';
 
+/** A UMF message in long form (what handlers receive and senders get back). */
 export interface UMFMessage {
+  /** Where the message goes: a route `[instance@]service:[method]/path` (see {@link parseRoute}). */
   to: string;
+  /** Who sent it, as a route; replies go here unless `via` is set. */
   from: string;
+  /** Free-form headers; makeAPIRequest sends them as HTTP headers. */
   headers?: Record<string, unknown>;
+  /** Message id, a UUID v4 with dashes; made when absent. */
   mid: string;
+  /** The `mid` of the message this one answers: request/reply correlates by it. */
   rmid?: string;
+  /** HMAC-SHA256 hex over the long form without this field (see {@link sign}). */
   signature?: string;
   /** Seconds; longer than a timer holds (see timer.ts) means as long as it can. */
   timeout?: number;
+  /** When the message was made, ISO 8601; made when absent. */
   timestamp: string;
+  /** Free-form message type (the router uses `connection`, `ping`, `pong`). */
   type?: string;
+  /** The UMF version, {@link UMF_VERSION} unless the sender said otherwise. */
   version: string;
+  /** Route of a relay (a router) that a reply must go back through. */
   via?: string;
+  /** Where a relay should forward the message. */
   forward?: string;
+  /** The payload: always a JSON object. */
   body: Record<string, unknown>;
+  /** Sent as the HTTP Authorization header by makeAPIRequest. */
   authorization?: string;
 }
 
+/** A UMF message in short form: what travels on the wire (pub/sub, queues, WebSocket). */
 export interface ShortUMFMessage {
+  /** Short form of `to`. */
   to: string;
+  /** Short form of `from`. */
   frm: string;
+  /** Short form of `headers`. */
   hdr?: Record<string, unknown>;
+  /** Short form of `mid`. */
   mid: string;
+  /** Short form of `rmid`. */
   rmid?: string;
+  /** Short form of `signature`. */
   sig?: string;
+  /** Short form of `timeout`. */
   tmo?: number;
+  /** Short form of `timestamp`. */
   ts: string;
+  /** Short form of `type`. */
   typ?: string;
+  /** Short form of `version`. */
   ver: string;
+  /** Short form of `via`. */
   via?: string;
+  /** Short form of `forward`. */
   fwd?: string;
+  /** Short form of `body`. */
   bdy: Record<string, unknown>;
+  /** Short form of `authorization`. */
   aut?: string;
 }
 
@@ -134,6 +164,7 @@ export function parseMessage(text: string): UMFMessage {
   return createMessage(data);
 }
 
+/** The short form of a message (`from` → `frm`, `body` → `bdy`, ...), fields in signature order: what is published. */
 export function toShort(m: UMFMessage): ShortUMFMessage {
   const out: Record<string, unknown> = {};
   for (const [long, short] of FIELDS) {
@@ -161,11 +192,13 @@ export function verify(m: UMFMessage, secret: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** The parts of a UMF route, as {@link parseRoute} reads them. */
 export interface ParsedRoute {
   /** Instance id before `@`, '' when the route names the service only. */
   instance: string;
   /** Sub id after `-` in the instance part (a router uses it for a WebSocket client). */
   subId: string;
+  /** The service, lower-cased as Hydra does. */
   serviceName: string;
   /** Lower-case HTTP method from `[verb]`, '' when absent. */
   httpMethod: string;

@@ -9,7 +9,8 @@ import type { RedisClient } from './redis.js';
 import type { Logger } from './logger.js';
 import { HydraError } from './errors.js';
 
-type KeyType = 'set' | 'hash' | 'list' | 'string';
+/** The Redis types registry keys hold. */
+export type KeyType = 'set' | 'hash' | 'list' | 'string';
 
 /** Told about each key a reader skipped, and why ("is a string, not a set"). */
 export type SkippedKeyHandler = (key: string, problem: string) => void;
@@ -76,6 +77,7 @@ export class SkippedKeyWarnings {
 
   constructor(private readonly logger: Logger) {}
 
+  /** The handler to pass to readers; bound, so it can be passed as it is. */
   readonly handler: SkippedKeyHandler = (key, problem) => {
     if (this.warned.has(key)) return;
     if (this.warned.size >= MAX_REMEMBERED) this.warned.clear();

@@ -9,12 +9,15 @@ import type { Hydra } from '@hydra-ts/core';
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** The metrics of one service instance. */
 export class ServiceMetrics {
+  /** prom-client's registry of this instance: add your own metrics to it. */
   readonly registry = new Registry();
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly errors: Counter<'method' | 'route'>;
   private readonly durations: Histogram<'method' | 'route'>;
 
+  /** Metrics of `hydra`'s instance (its message counts, its queue). */
   constructor(hydra: Hydra) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
@@ -55,10 +58,12 @@ export class ServiceMetrics {
     this.durations.labels(method, route).observe(seconds);
   }
 
+  /** Everything, in Prometheus's text format. */
   text(): Promise<string> {
     return this.registry.metrics();
   }
 
+  /** The content type of text(). */
   get contentType(): string {
     return this.registry.contentType;
   }

@@ -13,6 +13,10 @@ function join(base: string, path: string): string {
   return joined.length > 1 ? joined.replace(/\/+$/, '') || '/' : joined;
 }
 
+/**
+ * The Hydra route strings of mounted routers: `{'/v1/items': router}` with
+ * `router.get('/:id')` gives `[get]/v1/items/:id`. createService publishes these.
+ */
 export function routeStrings(routers: Record<string, Router>): string[] {
   const out: string[] = [];
   for (const [base, router] of Object.entries(routers)) {

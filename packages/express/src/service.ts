@@ -12,6 +12,7 @@ import { routeStrings } from './routes.js';
 import { ServiceMetrics } from './metrics.js';
 import { enterTrace, observeRequests } from './observe.js';
 
+/** JSON body limit when the config has no `bodyParser.json.limit` (hydra-express's default). */
 export const DEFAULT_JSON_LIMIT = '100kb';
 /**
  * Path answered for container health checks (Docker HEALTHCHECK, Kubernetes probes).
@@ -24,6 +25,7 @@ export const METRICS_PATH = '/metrics';
 /** How long close() lets in-flight requests finish before cutting connections. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
+/** What createService needs beside the config: the routers, and hooks. */
 export interface ExpressServiceOptions extends HydraOptions {
   /** Mount path → router, e.g. `{'/v1/hello': helloRouter}`. */
   routes: Record<string, Router>;
@@ -35,16 +37,26 @@ export interface ExpressServiceOptions extends HydraOptions {
   prepare?: (hydra: Hydra) => void | Promise<void>;
   /** Runs before the routers are mounted (auth, logging, ...). */
   middleware?: (app: Express) => void;
+  /** How long close() lets in-flight requests finish before cutting connections; default 10 s. */
   drainTimeoutMs?: number;
 }
 
+/** A running service: registered, listening, its routes published. */
 export interface ExpressService {
+  /** The instance: messaging, queues, discovery, makeAPIRequest. */
   hydra: Hydra;
+  /** The Express app the routers are mounted on. */
   app: Express;
   /** What METRICS_PATH serves; add your own metrics to `metrics.registry`. */
   metrics: ServiceMetrics;
+  /** The HTTP server. */
   server: Server;
+  /** The port it listens on (the one chosen when servicePort is 0 or a range). */
   port: number;
+  /**
+   * Graceful stop: presence withdrawn (routers stop sending), requests in flight
+   * finished (up to drainTimeoutMs), then Redis connections closed. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -75,6 +87,20 @@ function errorHandler(hydra: Hydra) {
   };
 }
 
+/**
+ * Starts a Hydra service on Express 5: loads the config (`config` is a file path, a
+ * document, or undefined for the environment alone), runs `prepare`, mounts
+ * `middleware` and the routers, listens on servicePort, registers, and publishes
+ * the routes (so routers reload). Every answer, errors included, is the envelope;
+ * `GET /health` answers for container health checks. Fails with a coded error
+ * naming the bad config field or the unreachable Redis, with nothing left running.
+ *
+ * ```ts
+ * const api = Router();
+ * api.get('/:id', (req, res) => sendOk(res, { result: { id: req.params.id } }));
+ * const service = await createService('config.json', { routes: { '/v1/items': api } });
+ * ```
+ */
 export async function createService(config: ConfigSource, options: ExpressServiceOptions): Promise<ExpressService> {
   const hydra = await Hydra.create(config, options);
   try {

@@ -6,11 +6,13 @@
 
 /** What a strategy may look at to choose. */
 export interface Candidate {
+  /** The instance's id. */
   readonly instanceId: string;
   /** Requests sent to this instance that have not finished yet. */
   readonly outstanding: number;
 }
 
+/** How a router chooses among a service's live instances (the `balancing` setting names one of {@link STRATEGIES}). */
 export interface BalancingStrategy {
   /** Chooses one of `candidates` (never empty) for a request to `serviceName`. */
   pick<C extends Candidate>(serviceName: string, candidates: readonly C[]): C;
@@ -42,6 +44,7 @@ export class LeastOutstanding implements BalancingStrategy {
   }
 }
 
+/** The strategies by the name the `balancing` setting uses. */
 export const STRATEGIES: Record<string, () => BalancingStrategy> = {
   'round-robin': () => new RoundRobin(),
   'least-outstanding': () => new LeastOutstanding(),

@@ -31,36 +31,64 @@ export interface DashboardDeps {
   logger: Logger;
 }
 
+/** One instance as the services view shows it. */
 export interface InstanceView {
+  /** Instance id. */
   id: string;
+  /** Host name. */
   host: string;
+  /** Address. */
   ip: string;
+  /** Port. */
   port: number;
+  /** Service version. */
   version: string;
+  /** Presence exists. */
   alive: boolean;
   /** Seconds since the nodes entry was refreshed (how long ago a dead one was last seen). */
   lastSeenS: number;
+  /** Process uptime from its health document. */
   uptimeS?: number;
-  memory?: { rss: number; heapUsed: number };
+  /** Memory from its health document. */
+  memory?: {
+    /** Resident set size, bytes. */
+    rss: number;
+    /** V8 heap in use, bytes. */
+    heapUsed: number;
+  };
 }
 
+/** One service as the dashboard shows it. */
 export interface ServiceView {
+  /** Service name. */
   name: string;
+  /** Its registered routes. */
   routes: string[];
+  /** Requests a second through this router, over the last 10 s. */
   ratePerS: number;
+  /** 5xx answers a second, over the last 10 s. */
   errorsPerS: number;
+  /** Requests in the last hour. */
   requests: number;
+  /** 5xx answers in the last hour. */
   errors: number;
+  /** Its instances, live and recently dead. */
   instances: InstanceView[];
 }
 
 /** One instance as the hosts view shows it. */
 export interface HostInstanceView {
+  /** Service name. */
   service: string;
+  /** Instance id. */
   id: string;
+  /** Port. */
   port: number;
+  /** Service version. */
   version: string;
+  /** Presence exists. */
   alive: boolean;
+  /** Seconds since its nodes entry was refreshed. */
   lastSeenS: number;
 }
 
@@ -69,16 +97,36 @@ export interface HostInstanceView {
  * distinct addresses of one machine (127.0.2.1, 127.0.2.2…) are distinct hosts.
  */
 export interface HostView {
+  /** The address. */
   ip: string;
+  /** The host name. */
   hostName: string;
+  /** How many of its instances are alive. */
   live: number;
+  /** Its instances. */
   instances: HostInstanceView[];
 }
 
+/** What the dashboard page receives each tick (Server-Sent Events). */
 export interface Snapshot {
-  router: { instanceId: string; version: string; uptimeS: number; wsClients: number; redis: boolean };
+  /** The router that answers. */
+  router: {
+    /** Its instance id. */
+    instanceId: string;
+    /** Its version. */
+    version: string;
+    /** Its uptime. */
+    uptimeS: number;
+    /** WebSocket clients connected to it. */
+    wsClients: number;
+    /** Whether its Redis connection is up. */
+    redis: boolean;
+  };
+  /** Per service. */
   services: ServiceView[];
+  /** Per host. */
   hosts: HostView[];
+  /** When it was built (ISO 8601). */
   generatedAt: string;
 }
 

@@ -28,12 +28,14 @@ import { HOP_BY_HOP, connectionNamed } from './headers.js';
 /** The pool was closed between choosing it and using it (the instance just went down): nothing was sent. */
 const POOL_GONE = new Set(['UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
+/** How a proxied request failed at its instance: connection refused, pool gone, timeout, body too large, reset, or the instance's presence lost mid-request. */
 export type FailureKind = 'refused' | 'gone' | 'timeout' | 'too-large' | 'reset' | 'lost';
 
 /** Who learns how each proxied request ended (the router: stats, metrics, access log). */
 export interface ProxyObserver {
   /** Once per request, when its answer is complete (or abandoned: 499). */
   proxied(call: ProxyCall, status: number, instanceId: string | undefined): void;
+  /** When an instance failed the request (counted per kind in /metrics). */
   upstreamFailed(call: ProxyCall, kind: FailureKind): void;
 }
 

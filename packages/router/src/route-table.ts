@@ -9,6 +9,7 @@
  */
 
 export interface RouteEntry {
+  /** The service that registered the route. */
   serviceName: string;
   /** Upper-case method, or '*' when the route string had no `[verb]`. */
   method: string;
@@ -16,11 +17,15 @@ export interface RouteEntry {
   pattern: string;
 }
 
+/** A route found for a request. */
 export interface RouteMatch {
+  /** The route. */
   entry: RouteEntry;
+  /** Values of the pattern's `:param` segments. */
   params: Record<string, string>;
 }
 
+/** Whether a service has a live instance (routes of services without one are passed over). */
 export type Liveness = (serviceName: string) => boolean;
 
 interface Node {
@@ -60,6 +65,10 @@ function methodMatches(entry: RouteEntry, method: string | undefined): boolean {
   return method === 'HEAD' && entry.method === 'GET';
 }
 
+/**
+ * The router's route table: method-aware, most specific pattern first (static
+ * segments before `:param` before `*`), routes of services without a live instance passed over.
+ */
 export class RouteTable {
   private root = newNode();
   /**

@@ -32,13 +32,17 @@ import { UpstreamGuard } from './upstream-guard.js';
 import { Dashboard } from './dashboard.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
+/** The service name every router registers as (Hydra's own: services broadcast route refreshes to it). */
 export const ROUTER_SERVICE = 'hydra-router';
 
 /** A client's request id is reused when it is a sane token; anything else is replaced. */
 const CLIENT_REQUEST_ID = /^[\w.:@-]{1,128}$/;
 
+/** Options of {@link Router.start} beside the config. */
 export interface RouterOptions {
+  /** Where to log; default a pino logger named hydra-router (`HYDRA_LOG_LEVEL`). */
   logger?: Logger;
+  /** Environment to read HYDRA_REDIS_URL / HYDRA_SERVICE from; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -51,9 +55,17 @@ export async function routerConfig(path: string | undefined): Promise<ConfigDocu
   return { ...doc, hydra: { ...ROUTER_DEFAULTS, ...hydra, serviceName: ROUTER_SERVICE } } as unknown as ConfigDocument;
 }
 
+/**
+ * The service-aware gateway (the `hydra-router` bin runs one): proxies HTTP to
+ * live instances by route, relays WebSocket UMF messages, answers the router API
+ * under `/v1/router/`, exports `/metrics` and serves the dashboard at `/`.
+ */
 export class Router implements ProxyObserver {
+  /** The router's settings, read from its config document. */
   readonly settings: RouterSettings;
+  /** The HTTP server (WebSocket upgrades included). */
   readonly server: Server;
+  /** The Prometheus registry behind `/metrics`. */
   readonly metrics: RouterMetrics;
   private readonly upstreams: Upstreams;
   private readonly routes: RouteLoader;
@@ -77,7 +89,9 @@ export class Router implements ProxyObserver {
   private closing?: Promise<void>;
   private readonly tracer: Tracer;
 
-  private constructor(readonly hydra: Hydra, secrets: ClientSecrets, private readonly guard: UpstreamGuard) {
+  private constructor(
+    /** The router's own instance (registered as hydra-router). */
+    readonly hydra: Hydra, secrets: ClientSecrets, private readonly guard: UpstreamGuard) {
     this.logger = hydra.logger;
     this.tracer = new Tracer('@hydra-ts/router', instanceAttributes(ROUTER_SERVICE, hydra.instanceId));
     this.settings = readSettings(hydra.config as Record<string, unknown>);
@@ -188,6 +202,7 @@ export class Router implements ProxyObserver {
     this.logger.info({ port, balancing: this.settings.balancing }, 'hydra-router ready');
   }
 
+  /** The port the router listens on. */
   get port(): number {
     const addr = this.server.address();
     return typeof addr === 'object' && addr ? addr.port : 0;
@@ -289,6 +304,7 @@ export class Router implements ProxyObserver {
     this.account(serviceName, call.method, status, started, ctx.requestId, req.url ?? '/', instanceId);
   }
 
+  /** ProxyObserver: a proxied request met a failing instance. */
   upstreamFailed(call: ProxyCall, kind: FailureKind): void {
     const { serviceName, req, ctx } = call.r;
     this.metrics.upstreamError(serviceName, kind);

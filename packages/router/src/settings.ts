@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { HydraError } from '@hydra-ts/core';
 import { STRATEGIES } from './balancer.js';
 
+/** The router's settings (see docs/configuration.md for the config fields they come from). */
 export interface RouterSettings {
   /** When set, /v1/router/* needs `?token=` or `Authorization: Bearer`; '' = open. */
   routerToken: string;
@@ -40,9 +41,11 @@ export interface RouterSettings {
   accessLog: boolean;
   /** Refuse WebSocket frames that are not signed with signatureSharedSecret. */
   forceMessageSignature: boolean;
+  /** The HMAC secret for forceMessageSignature. */
   signatureSharedSecret: string;
   /** Messages for a WebSocket client that is away: how many and for how long they are kept. */
   wsQueueMax: number;
+  /** Seconds such a message is kept (config: `wsQueueTtl`). */
   wsQueueTtlS: number;
   /** Largest WebSocket message (bytes; a bigger one closes the connection with 1009). */
   wsMaxPayload: number;
@@ -58,6 +61,7 @@ export interface RouterSettings {
   trustedProxies: string[];
 }
 
+/** Every setting's value when the config does not name it. */
 export const DEFAULT_SETTINGS: RouterSettings = {
   routerToken: '',
   disableRouterEndpoint: false,
@@ -158,6 +162,7 @@ function networks(doc: Record<string, unknown>, field: string): string[] {
   });
 }
 
+/** Reads the settings from a router config document's top-level fields; a bad one is refused naming the field. */
 export function readSettings(doc: Record<string, unknown>): RouterSettings {
   const cors = doc.cors ?? {};
   if (typeof cors !== 'object' || cors === null || Array.isArray(cors)) throw bad('cors', 'must be an object of header names to values');

@@ -41,6 +41,7 @@ class Ring {
   }
 }
 
+/** Events per target per second over the last hour, with a bounded number of targets (see above). */
 export class PerSecondStats {
   private readonly rings = new Map<string, Ring>();
 
@@ -50,6 +51,7 @@ export class PerSecondStats {
     private readonly maxTargets = MAX_TARGETS,
   ) {}
 
+  /** Counts one event for `target` now. */
   log(target: string): void {
     let ring = this.rings.get(target);
     if (!ring) {
@@ -90,6 +92,7 @@ export class PerSecondStats {
     return out;
   }
 
+  /** Events since the router started, per target. */
   totals(): Record<string, number> {
     const out = byTarget<number>();
     for (const [target, ring] of this.rings) out[target] = ring.total;
