@@ -44,6 +44,8 @@ let echo: Hydra;
 let haproxy: ChildProcess | undefined;
 let balancerPort = 0;
 let dir: string;
+/** Every message echo-svc received. */
+const atEcho: UMFMessage[] = [];
 
 const config = (serviceName: string, extra: Record<string, unknown> = {}) => ({ hydra: { serviceName, serviceIP: '127.0.0.1', servicePort: 0, redis: { url: URL } }, ...extra });
 
@@ -63,6 +65,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'hydra-tracing-'));
   echo = await Hydra.create(config('echo-svc'), { logger: quietLogger, env: {} });
   echo.onMessage(async (m) => {
+    atEcho.push(m);
     if (m.type === 'ask') await echo.sendReplyMessage(m, { body: { answer: 'echo-svc', asked: m.body.q } });
   });
   await echo.registerService();
@@ -211,20 +214,11 @@ test('a Hydra peer in the middle passes the context on: its reply (sent through 
   const peer = HydraPeer.start('hydra-middle');
   await peer.call('init', { config: config('hydra-middle'), register: true });
   await peer.call('autoReply', { enabled: true });
-  await waitFor('hydra-ts to see the Hydra peer', () => echo.getServicePresence('hydra-middle').length === 1);
+  await waitFor('hydra-ts to see the Hydra peer', () => hello.hydra.getServicePresence('hydra-middle').length === 1);
   tracing.reset();
-  const arrived = new Promise<UMFMessage>((resolve) => {
-    const off = echo.onMessage((m) => {
-      if (m.rmid && (m.body.echo as { cmd?: string } | undefined)?.cmd === 'echo') {
-        off();
-        resolve(m);
-      }
-    });
-  });
   // hello-service sends; the peer replies to `via`, echo-svc: the peer sits between two hydra-ts services.
   const sent = await hello.hydra.sendMessage({ to: 'hydra-middle:/', via: `${echo.instanceId}@echo-svc:/`, body: { cmd: 'echo' } });
-  const reply = await arrived;
-  assert.equal(reply.rmid, sent.mid);
+  const reply = await waitFor('the reply at echo-svc', () => atEcho.find((m) => m.rmid === sent.mid));
   const spans = await waitFor('echo-svc to process the reply', () => tracing.spans().find((s) => s.name === 'process echo-svc' && attr(s, 'messaging.message.conversation_id') === sent.mid) && tracing.spans());
   const send = spans.find((s) => s.name === 'send hydra-middle' && attr(s, 'messaging.message.id') === sent.mid)!;
   const processed = spans.find((s) => s.name === 'process echo-svc' && attr(s, 'messaging.message.conversation_id') === sent.mid)!;
@@ -238,16 +232,8 @@ test('a message from a Hydra peer (no context) starts a new root', async () => {
   await peer.call('init', { config: config('hydra-sender'), register: true });
   await waitFor('the Hydra peer to see echo-svc', async () => ((await peer.call<unknown[]>('presence', { svc: 'echo-svc' })).length === 1));
   tracing.reset();
-  const got = new Promise<UMFMessage>((resolve) => {
-    const off = echo.onMessage((m) => {
-      if (m.body.from === 'hydra') {
-        off();
-        resolve(m);
-      }
-    });
-  });
   await peer.call('send', { message: { to: 'echo-svc:/', from: 'hydra-sender:/', body: { from: 'hydra' } } });
-  const m = await got;
+  const m = await waitFor('the message at echo-svc', () => atEcho.find((x) => x.body.from === 'hydra'));
   assert.equal(m.headers, undefined, 'Hydra sent no headers');
   const span = await waitFor('the process span', () => tracing.spans().find((s) => s.name === 'process echo-svc' && attr(s, 'messaging.message.id') === m.mid));
   assert.equal(parentOf(span), '', 'a root span');

@@ -49,6 +49,12 @@ export interface ApiRequestOptions {
 }
 
 /**
+ * Where the client finds instances: a Discovery, or anything answering the same two
+ * questions (the hydra compat package's test mode answers them for its one instance).
+ */
+export type InstanceSource = Pick<Discovery, 'get' | 'pick'>;
+
+/**
  * HTTP calls to live instances over pooled keep-alive connections (Hydra's
  * makeAPIRequest). A Hydra instance holds one; use `hydra.makeAPIRequest`.
  */
@@ -61,7 +67,7 @@ export class ApiClient {
    * `refusal` names why an instance may not be called (e.g. a router refusing its own
    * address or the Redis server's as an upstream); such instances are passed over.
    */
-  constructor(private readonly discovery: Discovery, private readonly refusal?: (instance: Instance) => string | undefined, private readonly tracer = new Tracer('@hydra-ts/core')) {
+  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined, private readonly tracer = new Tracer('@hydra-ts/core')) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 

@@ -17,7 +17,7 @@ import { ApiClient, type ApiRequestOptions } from './http-client.js';
 import { getStoredConfig, putStoredConfig, listStoredConfigs } from './config-store.js';
 import { resolveServiceIP, listenOnServicePort } from './net.js';
 import { HydraError, errorMessage } from './errors.js';
-import type { UMFInput, UMFMessage } from './umf.js';
+import type { MessageDefaults, UMFInput, UMFMessage } from './umf.js';
 import type { Envelope } from './envelope.js';
 import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
 import { MessageCounts, type MessageCount } from './message-counts.js';
@@ -69,6 +69,8 @@ export class Hydra extends EventEmitter<{
   private readonly counts = new MessageCounts();
   /** Spans this instance makes (messages, HTTP calls) name it: see instanceAttributes. */
   readonly tracer: Tracer;
+  /** What this instance's messages say where the caller did not: `from` is this service. */
+  private readonly messageDefaults: MessageDefaults;
   private readonly api: ApiClient;
   private registration?: Registration;
   private recoverTimer?: NodeJS.Timeout;
@@ -86,11 +88,12 @@ export class Hydra extends EventEmitter<{
     super();
     this.config = config;
     this.serviceName = config.hydra.serviceName;
+    this.messageDefaults = { from: `${this.serviceName}:/` };
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
     this.tracer = new Tracer('@hydra-ts/core', instanceAttributes(this.serviceName, this.instanceId));
     this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
-    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
+    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret, this.tracer, this.counts);
     this.messenger.onMessage((m) => void this.emit('message', m));
     this.queues = new Queues(redis, this.tracer);
     this.api = new ApiClient(this.discovery, options.upstreamRefusal, this.tracer);
@@ -229,21 +232,22 @@ export class Hydra extends EventEmitter<{
 
   /** `from` defaults to this service, so callers only say where a message goes. */
   private withFrom(message: UMFInput): UMFInput {
-    return message.from || message.frm ? message : { ...message, from: `${this.serviceName}:/` };
+    return message.from || message.frm ? message : { ...message, ...this.messageDefaults };
   }
 
   /**
    * Sends a message to one instance: the one named in `to` (`<id>@svc:/`) or the next
-   * present instance of `svc` (round robin). Throws SERVICE_UNAVAILABLE when none is
-   * alive, REDIS_UNAVAILABLE when Redis is away. Resolves with the message sent.
+   * present instance of `svc` (round robin). Rejects with INVALID_UMF or INVALID_ROUTE
+   * for bad input, SERVICE_UNAVAILABLE when no instance is alive, REDIS_UNAVAILABLE when
+   * Redis is away. Resolves with the message sent.
    */
   sendMessage(message: UMFInput): Promise<UMFMessage> {
-    return this.messenger.send(this.withFrom(message));
+    return this.messenger.send(message, this.messageDefaults);
   }
 
   /** Sends a message to every instance of the service named in `to`. */
   sendBroadcastMessage(message: UMFInput): Promise<UMFMessage> {
-    return this.messenger.broadcast(this.withFrom(message));
+    return this.messenger.broadcast(message, this.messageDefaults);
   }
 
   /**

@@ -12,7 +12,7 @@ export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealt
 export { isWrongType, readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler, type KeyType } from './wrong-type.js';
 export { pruneNodes, healthDocument, type NodeEntry, type InstanceInfo, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, DEFAULT_PRUNE_AFTER_S } from './registry.js';
 export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
-export { ApiClient, type ApiRequestOptions } from './http-client.js';
+export { ApiClient, type ApiRequestOptions, type InstanceSource } from './http-client.js';
 export { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
 export { MAX_TIMEOUT_MS } from './timer.js';
 export { resolveServiceIP, listenOnServicePort } from './net.js';

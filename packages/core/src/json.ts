@@ -174,6 +174,30 @@ export function assertJsonDepth(text: string | Uint8Array, origin: string): void
   if (depth > MAX_JSON_DEPTH) throw new HydraError('INVALID_JSON', `${origin} nests arrays and objects ${depth} levels deep; the limit is ${MAX_JSON_DEPTH}`);
 }
 
+/**
+ * Whether a parsed JSON value nests arrays and objects deeper than `limit` (the top
+ * level counts 1, as in jsonDepth). Walks the value and stops at the limit: cheaper
+ * than scanning the text again, and never more than `limit` frames deep.
+ */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeperThan(value[i], limit - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  return false;
+}
+
+/**
+ * Throws INVALID_JSON naming `origin` when `value`, parsed from `text`, nests deeper
+ * than MAX_JSON_DEPTH. The text is measured only then, for the figure in the error.
+ */
+export function assertParsedJsonDepth(value: unknown, text: string, origin: string): void {
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) assertJsonDepth(text, origin);
+}
+
 /** Parses JSON text; the error names `origin`, the line and column of the problem and an escaped excerpt (see jsonSyntaxError). */
 export function parseJsonText(text: string, origin: string): unknown {
   let value: unknown;
@@ -182,6 +206,6 @@ export function parseJsonText(text: string, origin: string): unknown {
   } catch {
     throw jsonSyntaxError(text, origin);
   }
-  assertJsonDepth(text, origin);
+  assertParsedJsonDepth(value, text, origin);
   return value;
 }

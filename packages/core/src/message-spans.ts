@@ -5,7 +5,7 @@
  */
 import { arrivedContext, tracingOn, type Span, type SpanAttributes, type Tracer } from './tracing.js';
 import { TRACEPARENT } from './trace-context.js';
-import type { UMFMessage } from './umf.js';
+import { parseRoute, type UMFMessage } from './umf.js';
 
 /** `messaging.system` of hydra-ts spans: messages travel over Redis pub/sub and lists as Hydra defines them. */
 export const MESSAGING_SYSTEM = 'hydra';
@@ -25,17 +25,18 @@ function attributes(type: MessagingOperation, name: string, destination: string,
 }
 
 /**
- * A producer span for `message` going to `destination` (a service), its context
+ * A producer span for `message` going to the service its `to` names, its context
  * written into the message's headers (a new object: the caller's stays as it was).
  * Tracing off: no span, and the message carries on the context that arrived with
  * what is being handled, unless its headers already name one.
  */
-export function sendSpan(tracer: Tracer, message: UMFMessage, destination: string, operationName = 'send'): Span | undefined {
+export function sendSpan(tracer: Tracer, message: UMFMessage, operationName = 'send'): Span | undefined {
   if (!tracingOn()) {
     const arrived = arrivedContext();
     if (arrived && message.headers?.[TRACEPARENT] === undefined) message.headers = { ...message.headers, ...arrived };
     return undefined;
   }
+  const destination = parseRoute(message.to).serviceName;
   const span = tracer.start(`${operationName} ${destination}`, 'producer', attributes('send', operationName, destination, message))!;
   const headers = { ...message.headers };
   span.inject(headers);
@@ -53,4 +54,19 @@ export function endSpan(span: Span | undefined, err?: unknown): void {
   if (!span) return;
   if (err !== undefined) span.fail(err instanceof Error ? err.message : String(err), (err as { code?: string }).code ?? 'error');
   span.end();
+}
+
+/** Ends `span` once `sent` settles (failed when it rejects); resolves and rejects as `sent` does. */
+export function endWhenSent<T>(sent: Promise<T>, span: Span | undefined): Promise<T> {
+  if (!span) return sent;
+  return sent.then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (err: unknown) => {
+      endSpan(span, err);
+      throw err;
+    },
+  );
 }

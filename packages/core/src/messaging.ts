@@ -9,8 +9,11 @@ import type { Discovery } from './discovery.js';
 import type { Logger } from './logger.js';
 import { channels } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
-import { createMessage, parseMessage, parseRoute, sign, toShort, verify, type UMFInput, type UMFMessage } from './umf.js';
+import { createMessage, parseMessage, parseRoute, sign, toShortJSON, verify, type MessageDefaults, type ParsedRoute, type UMFInput, type UMFMessage } from './umf.js';
 import { timerMs } from './timer.js';
+import { Tracer, runArrived } from './tracing.js';
+import { arrivalSpan, endSpan, endWhenSent, sendSpan } from './message-spans.js';
+import { MessageCounts } from './message-counts.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
@@ -28,6 +31,8 @@ export class Messenger {
   private readonly handlers = new Set<MessageHandler>();
   private readonly inFlight = new Set<Promise<void>>();
   private listening = false;
+  private lastTo?: string;
+  private lastRoute?: ParsedRoute;
   /**
    * Publishing skips node-redis's per-command timeout: arming an AbortSignal timer for
    * every message was ~30% of a sender's CPU. A dead connection still fails publishes
@@ -42,6 +47,8 @@ export class Messenger {
     private readonly self: { serviceName: string; instanceId: string },
     private readonly logger: Logger,
     private readonly secret?: string,
+    private readonly tracer = new Tracer('@hydra-ts/core'),
+    private readonly counts = new MessageCounts(),
   ) {
     this.publisher = redis.withCommandOptions({ timeout: 0 });
   }
@@ -71,71 +78,146 @@ export class Messenger {
       this.logger.warn({ channel, mid: message.mid, from: message.from }, 'skipped a message whose signature does not verify');
       return;
     }
+    this.counts.add('received', message.type);
+    // A consumer span continuing the sender's context (a new root without one); tracing off,
+    // a traceparent that came along stays the context for what the handlers send.
+    const span = arrivalSpan(this.tracer, message, 'process', this.self.serviceName);
+    if (!span && message.headers === undefined) {
+      this.handle(message);
+      return;
+    }
+    const running = runArrived(span, message.headers, () => this.handle(message));
+    if (!span) return;
+    if (running.length === 0) span.end();
+    else void Promise.allSettled(running).then(() => span.end());
+  }
+
+  /** A reply resolves its request; anything else goes to every handler. Returns the handlers still running. */
+  private handle(message: UMFMessage): Promise<void>[] {
+    const running: Promise<void>[] = [];
     const waiting = message.rmid ? this.pending.get(message.rmid) : undefined;
     if (waiting) {
       this.pending.delete(message.rmid!);
       clearTimeout(waiting.timer);
       waiting.resolve(message);
-      return;
+      return running;
     }
-    for (const handler of this.handlers) this.dispatch(handler, message);
+    for (const handler of this.handlers) {
+      const tracked = this.dispatch(handler, message);
+      if (tracked) running.push(tracked);
+    }
+    return running;
   }
 
-  /** Runs a handler, tracking its promise so close() can drain in-flight work. */
-  private dispatch(handler: MessageHandler, message: UMFMessage): void {
+  /** Runs a handler, tracking its promise so close() can drain in-flight work; returns that promise. */
+  private dispatch(handler: MessageHandler, message: UMFMessage): Promise<void> | undefined {
     let result: void | Promise<void>;
     try {
       result = handler(message);
     } catch (err) {
+      this.counts.add('failed', message.type);
       this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler threw');
-      return;
+      return undefined;
     }
-    if (!result) return;
+    if (!result) return undefined;
     const tracked = result
-      .catch((err: unknown) => this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler failed'))
+      .catch((err: unknown) => {
+        this.counts.add('failed', message.type);
+        this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler failed');
+      })
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+    return tracked;
   }
 
-  private prepare(input: UMFInput | UMFMessage): UMFMessage {
-    return this.signed(createMessage(input));
+  /**
+   * The message as it leaves: built, given the trace context (a producer span's when
+   * tracing is on; the span is returned to be ended when it is sent), then signed.
+   */
+  private prepare(input: UMFInput | UMFMessage, defaults?: MessageDefaults, operation?: string): { message: UMFMessage; span?: ReturnType<typeof sendSpan> } {
+    const message = createMessage(input, defaults);
+    const span = sendSpan(this.tracer, message, operation);
+    return { message: this.signed(message), span };
   }
 
   private signed(message: UMFMessage): UMFMessage {
     return this.secret ? sign(message, this.secret) : message;
   }
 
-  private async publish(channel: string, message: UMFMessage): Promise<void> {
-    if (!this.redis.isReady) throw new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`);
-    await this.publisher.publish(channel, JSON.stringify(toShort(message)));
+  /**
+   * Publishes the message's short form; resolves with the message. A plain promise
+   * chain: it runs once per message sent, and async frames here cost a sender.
+   */
+  private publish(channel: string, message: UMFMessage): Promise<UMFMessage> {
+    if (!this.redis.isReady) return this.failed(message, new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
+    return this.publisher.publish(channel, toShortJSON(message)).then(
+      () => {
+        this.counts.add('sent', message.type);
+        return message;
+      },
+      (err: unknown) => this.failed(message, err),
+    );
+  }
+
+  /** Counts a message that could not be sent; rejects with why. */
+  private failed(message: UMFMessage, err: unknown): Promise<never> {
+    this.counts.add('failed', message.type);
+    return Promise.reject(err);
   }
 
   /**
    * Sends to one instance: the one named in `to` (`id@svc:/...`) or the next
-   * present instance of the service. Throws SERVICE_UNAVAILABLE when none is alive.
+   * present instance of the service. Rejects with SERVICE_UNAVAILABLE when none is alive.
    */
-  send(input: UMFInput | UMFMessage): Promise<UMFMessage> {
-    return this.deliver(this.prepare(input));
+  send(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
+    let prepared;
+    try {
+      prepared = this.prepare(input, defaults);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return endWhenSent(this.deliver(prepared.message), prepared.span);
   }
 
-  private async deliver(message: UMFMessage): Promise<UMFMessage> {
-    const route = parseRoute(message.to);
+  private deliver(message: UMFMessage): Promise<UMFMessage> {
+    let channel: string;
+    try {
+      channel = this.directChannel(this.route(message.to));
+    } catch (err) {
+      return this.failed(message, err);
+    }
+    return this.publish(channel, message);
+  }
+
+  /** parseRoute, remembering the last route: a sender mostly sends to one place after another. */
+  private route(to: string): ParsedRoute {
+    if (to !== this.lastTo) {
+      this.lastRoute = parseRoute(to);
+      this.lastTo = to;
+    }
+    return this.lastRoute!;
+  }
+
+  /** The channel of the instance named in the route, or of the next present one of its service. */
+  private directChannel(route: ParsedRoute): string {
     const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
     if (!target) {
       const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;
       throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${what}`);
     }
-    await this.publish(channels.instance(route.serviceName, target.instanceID), message);
-    return message;
+    return channels.instance(route.serviceName, target.instanceID);
   }
 
   /** Sends to every instance of the service named in `to`. */
-  async broadcast(input: UMFInput | UMFMessage): Promise<UMFMessage> {
-    const message = this.prepare(input);
-    const route = parseRoute(message.to);
-    if (this.discovery.instances(route.serviceName).length === 0) throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
-    await this.publish(channels.service(route.serviceName), message);
-    return message;
+  async broadcast(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
+    const { message, span } = this.prepare(input, defaults, 'publish');
+    const route = this.route(message.to);
+    if (this.discovery.instances(route.serviceName).length === 0) {
+      const err = new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
+      endSpan(span, err);
+      return this.failed(message, err);
+    }
+    return endWhenSent(this.publish(channels.service(route.serviceName), message), span);
   }
 
   /**
@@ -144,14 +226,15 @@ export class Messenger {
    */
   async reply(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
     const { mid: _mid, timestamp: _ts, signature: _sig, ...kept } = original;
-    const reply = createMessage({
+    // The original's headers come along, as in Hydra; its trace context gives way to the current one.
+    const { message, span } = this.prepare({
       ...kept,
       rmid: original.mid,
       to: original.via ?? original.from,
       from: original.to,
       ...response,
     });
-    return this.deliver(this.signed(reply));
+    return endWhenSent(this.deliver(message), span);
   }
 
   /**
@@ -160,7 +243,7 @@ export class Messenger {
    */
   async request(input: UMFInput, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<UMFMessage> {
     const { serviceName, instanceId } = this.self;
-    const message = this.prepare({ ...input, from: `${instanceId}@${serviceName}:/` });
+    const { message, span } = this.prepare({ ...input, from: `${instanceId}@${serviceName}:/` });
     const answer = new Promise<UMFMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(message.mid);
@@ -169,7 +252,7 @@ export class Messenger {
       this.pending.set(message.mid, { resolve, reject, timer });
     });
     try {
-      await this.deliver(message);
+      await endWhenSent(this.deliver(message), span);
     } catch (err) {
       const waiting = this.pending.get(message.mid);
       if (waiting) {

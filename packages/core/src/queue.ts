@@ -74,7 +74,7 @@ export class Queues {
     const message = createMessage(input);
     const { serviceName } = parseRoute(message.to);
     assertServiceName(serviceName, 'queue service');
-    const span = sendSpan(this.tracer, message, serviceName);
+    const span = sendSpan(this.tracer, message);
     try {
       await whileConnected(`queueing message ${message.mid} for ${serviceName}`, () => this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message))));
     } catch (err) {

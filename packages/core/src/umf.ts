@@ -4,7 +4,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { HydraError } from './errors.js';
-import { assertJsonDepth } from './json.js';
+import { assertParsedJsonDepth } from './json.js';
 
 /** The UMF version hydra-ts writes in `version` (`ver`), Hydra's own. */
 export const UMF_VERSION = 'UMF/1.4.6';
@@ -76,8 +76,8 @@ export interface ShortUMFMessage {
 /** What a caller may pass: any mix of long and short field names; mid, timestamp and version get defaults. */
 export type UMFInput = Partial<UMFMessage> & Partial<ShortUMFMessage>;
 
-/** Long name → short name, in the field order that signatures are computed over. */
-const FIELDS = [
+/** Long name → short name, in the field order that signatures are computed over (Hydra's order). */
+export const UMF_FIELDS = [
   ['to', 'to'],
   ['from', 'frm'],
   ['headers', 'hdr'],
@@ -108,48 +108,117 @@ function pick(long: unknown, short?: unknown): unknown {
   return v === null || v === '' ? undefined : v;
 }
 
-/**
- * Builds a validated long-form message from long or short input (Hydra's
- * createMessage semantics). Throws INVALID_UMF naming the first field that is
- * missing or of the wrong type.
- */
-export function createMessage(input: unknown): UMFMessage {
-  if (!isPlainObject(input)) throw new HydraError('INVALID_UMF', 'UMF message must be a JSON object');
-  const i = input as Partial<UMFMessage & ShortUMFMessage>;
-  // Fields are read by name and assigned in FIELDS order, so JSON.stringify (and so
-  // signatures) match Hydra's; named reads keep this hot path cheap.
-  const m: Record<string, unknown> = {};
-  const set = (field: string, value: unknown) => void (value !== undefined && (m[field] = value));
-  set('to', pick(i.to));
-  set('from', pick(i.from, i.frm));
-  set('headers', pick(i.headers, i.hdr));
-  m.mid = pick(i.mid) ?? randomUUID();
-  set('rmid', pick(i.rmid));
-  set('signature', pick(i.signature, i.sig));
-  set('timeout', pick(i.timeout, i.tmo));
-  m.timestamp = pick(i.timestamp, i.ts) ?? new Date().toISOString();
-  set('type', pick(i.type, i.typ));
-  m.version = pick(i.version, i.ver) ?? UMF_VERSION;
-  set('via', pick(i.via));
-  set('forward', pick(i.forward, i.fwd));
-  set('body', pick(i.body, i.bdy));
-  set('authorization', pick(i.authorization, i.aut));
-  validate(m);
-  return m;
+/** Fields a sender fills in where its input has none (its own `from`), instead of copying the input to add them. */
+export interface MessageDefaults {
+  /** The sender's own route, used when the input has neither `from` nor `frm`. */
+  from?: string;
 }
 
-function validate(m: Record<string, unknown>): asserts m is UMFMessage & Record<string, unknown> {
-  for (const field of ['to', 'from'] as const) {
-    if (m[field] === undefined) throw invalid(field, 'is required');
-    if (typeof m[field] !== 'string') throw invalid(field, 'must be a string route');
+let isoMs = NaN;
+let isoText = '';
+
+/** The current time as an ISO string, formatted once per millisecond (senders make many messages in one). */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMs) {
+    isoMs = now;
+    isoText = new Date(now).toISOString();
   }
-  if (m.body === undefined) throw invalid('body', 'is required');
-  if (!isPlainObject(m.body)) throw invalid('body', 'must be an object');
-  for (const field of ['mid', 'rmid', 'signature', 'timestamp', 'type', 'version', 'via', 'forward', 'authorization'] as const) {
-    if (m[field] !== undefined && typeof m[field] !== 'string') throw invalid(field, 'must be a string');
+  return isoText;
+}
+
+function requireString(field: string, v: unknown): void {
+  if (v !== undefined && typeof v !== 'string') throw invalid(field, 'must be a string');
+}
+
+/**
+ * Builds a validated long-form message from long or short input (Hydra's
+ * createMessage semantics); `defaults` fill fields the input leaves empty. Throws
+ * INVALID_UMF naming the first field that is missing or of the wrong type.
+ */
+export function createMessage(input: unknown, defaults?: MessageDefaults): UMFMessage {
+  if (!isPlainObject(input)) throw new HydraError('INVALID_UMF', 'UMF message must be a JSON object');
+  // One pass over the input's keys: inputs come in many shapes (callers' literals,
+  // parsed short forms, replies), and 27 named reads of mostly absent fields cost
+  // several times more on such polymorphic objects.
+  let to, from, frm, headers, hdr, mid, rmid, signature, sig, timeout, tmo, timestamp, ts, type, typ, version, ver, via, forward, fwd, body, bdy, authorization, aut: unknown;
+  for (const key in input) {
+    const v = input[key];
+    switch (key) {
+      case 'to': to = v; break;
+      case 'from': from = v; break;
+      case 'frm': frm = v; break;
+      case 'headers': headers = v; break;
+      case 'hdr': hdr = v; break;
+      case 'mid': mid = v; break;
+      case 'rmid': rmid = v; break;
+      case 'signature': signature = v; break;
+      case 'sig': sig = v; break;
+      case 'timeout': timeout = v; break;
+      case 'tmo': tmo = v; break;
+      case 'timestamp': timestamp = v; break;
+      case 'ts': ts = v; break;
+      case 'type': type = v; break;
+      case 'typ': typ = v; break;
+      case 'version': version = v; break;
+      case 'ver': ver = v; break;
+      case 'via': via = v; break;
+      case 'forward': forward = v; break;
+      case 'fwd': fwd = v; break;
+      case 'body': body = v; break;
+      case 'bdy': bdy = v; break;
+      case 'authorization': authorization = v; break;
+      case 'aut': aut = v; break;
+    }
   }
-  if (m.headers !== undefined && !isPlainObject(m.headers)) throw invalid('headers', 'must be an object');
-  if (m.timeout !== undefined && (typeof m.timeout !== 'number' || !(m.timeout > 0))) throw invalid('timeout', 'must be a positive number of seconds');
+  to = pick(to);
+  from = pick(from, frm) ?? defaults?.from;
+  headers = pick(headers, hdr);
+  mid = pick(mid);
+  rmid = pick(rmid);
+  signature = pick(signature, sig);
+  timeout = pick(timeout, tmo);
+  timestamp = pick(timestamp, ts);
+  type = pick(type, typ);
+  version = pick(version, ver);
+  via = pick(via);
+  forward = pick(forward, fwd);
+  body = pick(body, bdy);
+  authorization = pick(authorization, aut);
+
+  if (to === undefined) throw invalid('to', 'is required');
+  if (typeof to !== 'string') throw invalid('to', 'must be a string route');
+  if (from === undefined) throw invalid('from', 'is required');
+  if (typeof from !== 'string') throw invalid('from', 'must be a string route');
+  if (body === undefined) throw invalid('body', 'is required');
+  if (!isPlainObject(body)) throw invalid('body', 'must be an object');
+  requireString('mid', mid);
+  requireString('rmid', rmid);
+  requireString('signature', signature);
+  requireString('timestamp', timestamp);
+  requireString('type', type);
+  requireString('version', version);
+  requireString('via', via);
+  requireString('forward', forward);
+  requireString('authorization', authorization);
+  if (headers !== undefined && !isPlainObject(headers)) throw invalid('headers', 'must be an object');
+  if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout > 0))) throw invalid('timeout', 'must be a positive number of seconds');
+
+  // Assigned in UMF_FIELDS order, so JSON.stringify (and so signatures) match Hydra's.
+  const m: Partial<UMFMessage> = { to, from };
+  if (headers !== undefined) m.headers = headers as Record<string, unknown>;
+  m.mid = (mid as string | undefined) ?? randomUUID();
+  if (rmid !== undefined) m.rmid = rmid as string;
+  if (signature !== undefined) m.signature = signature as string;
+  if (timeout !== undefined) m.timeout = timeout as number;
+  m.timestamp = (timestamp as string | undefined) ?? isoNow();
+  if (type !== undefined) m.type = type as string;
+  m.version = (version as string | undefined) ?? UMF_VERSION;
+  if (via !== undefined) m.via = via as string;
+  if (forward !== undefined) m.forward = forward as string;
+  m.body = body;
+  if (authorization !== undefined) m.authorization = authorization as string;
+  return m as UMFMessage;
 }
 
 /** Parses a JSON text into a validated message; errors name the JSON problem or the field. */
@@ -160,18 +229,48 @@ export function parseMessage(text: string): UMFMessage {
   } catch (err) {
     throw new HydraError('INVALID_JSON', `message is not JSON: ${(err as Error).message}`);
   }
-  assertJsonDepth(text, 'message');
+  assertParsedJsonDepth(data, text, 'message');
   return createMessage(data);
 }
 
 /** The short form of a message (`from` → `frm`, `body` → `bdy`, ...), fields in signature order: what is published. */
 export function toShort(m: UMFMessage): ShortUMFMessage {
   const out: Record<string, unknown> = {};
-  for (const [long, short] of FIELDS) {
+  for (const [long, short] of UMF_FIELDS) {
     const value = (m as unknown as Record<string, unknown>)[long];
     if (value !== undefined) out[short] = value;
   }
   return out as unknown as ShortUMFMessage;
+}
+
+/** `"name":value` for one short-form field, after a comma unless it is the first; '' for a value JSON leaves out (as JSON.stringify does). */
+function fieldJSON(json: string, name: string, value: unknown): string {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return '';
+  return `${json.length > 1 ? ',' : ''}"${name}":${text}`;
+}
+
+/**
+ * `JSON.stringify(toShort(m))`, the text that goes on the wire, written field by field
+ * without building the short-form object first (it is made once per message sent).
+ */
+export function toShortJSON(m: UMFMessage): string {
+  let json = '{';
+  if (m.to !== undefined) json += fieldJSON(json, 'to', m.to);
+  if (m.from !== undefined) json += fieldJSON(json, 'frm', m.from);
+  if (m.headers !== undefined) json += fieldJSON(json, 'hdr', m.headers);
+  if (m.mid !== undefined) json += fieldJSON(json, 'mid', m.mid);
+  if (m.rmid !== undefined) json += fieldJSON(json, 'rmid', m.rmid);
+  if (m.signature !== undefined) json += fieldJSON(json, 'sig', m.signature);
+  if (m.timeout !== undefined) json += fieldJSON(json, 'tmo', m.timeout);
+  if (m.timestamp !== undefined) json += fieldJSON(json, 'ts', m.timestamp);
+  if (m.type !== undefined) json += fieldJSON(json, 'typ', m.type);
+  if (m.version !== undefined) json += fieldJSON(json, 'ver', m.version);
+  if (m.via !== undefined) json += fieldJSON(json, 'via', m.via);
+  if (m.forward !== undefined) json += fieldJSON(json, 'fwd', m.forward);
+  if (m.body !== undefined) json += fieldJSON(json, 'bdy', m.body);
+  if (m.authorization !== undefined) json += fieldJSON(json, 'aut', m.authorization);
+  return `${json}}`;
 }
 
 function computeSignature(m: UMFMessage, secret: string): string {

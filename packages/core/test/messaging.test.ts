@@ -53,6 +53,7 @@ test('request resolves with the reply correlated by rmid; no answer is a TIMEOUT
     await assert.rejects(client.request({ to: 'rr-server:/', body: { silent: true } }, 200), isCode('TIMEOUT', /no reply to message .* within 200 ms/));
     await assert.rejects(client.request({ to: 'nobody-home:/', body: {} }, 200), isCode('SERVICE_UNAVAILABLE', /Unavailable nobody-home instances/));
     await assert.rejects(client.sendMessage({ to: 'no-colon', body: {} }), isCode('INVALID_ROUTE'));
+    await assert.rejects(client.sendMessage({ to: 'rr-server:/' }), isCode('INVALID_UMF', /"body" is required/), 'bad input rejects the promise, it does not throw');
     await assert.rejects(client.sendMessage({ to: `${'d'.repeat(32)}@rr-server:/`, body: {} }), isCode('SERVICE_UNAVAILABLE', /instance named/));
   } finally {
     await Promise.all([client.close(), server.close()]);

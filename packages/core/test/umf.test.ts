@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { createMessage, parseMessage, toShort, parseRoute, sign, verify, UMF_VERSION, HydraError, MAX_JSON_DEPTH, jsonDepth } from '../src/index.js';
+import { createMessage, parseMessage, toShort, toShortJSON, parseRoute, sign, verify, UMF_VERSION, HydraError, MAX_JSON_DEPTH, jsonDepth, type UMFMessage } from '../src/index.js';
 
 test('createMessage accepts short form and fills mid, timestamp and version', () => {
   const m = createMessage({ to: 'hello-service:/', frm: 'client:/', bdy: { a: 1 }, typ: 'ping', tmo: 5 });
@@ -19,6 +19,44 @@ test('toShort uses the short names and keeps only present fields', () => {
   const s = toShort(m);
   assert.deepEqual(Object.keys(s), ['to', 'frm', 'mid', 'ts', 'ver', 'via', 'bdy', 'aut']);
   assert.deepEqual(createMessage(s), m);
+});
+
+test('toShortJSON writes exactly what JSON.stringify(toShort(m)) writes', () => {
+  const odd = 'quote " backslash \\ newline \n tab \t nul \u0000 é ☃ \ud83d\ude00 lone \ud800';
+  const messages: UMFMessage[] = [
+    createMessage({ to: 'a:/', from: 'b:/', body: {} }),
+    createMessage({
+      to: `x@${odd}:[get]/p`, from: odd, headers: { h: [1, { k: odd }] }, mid: odd, rmid: 'r', signature: 's', timeout: 1.5, timestamp: odd,
+      type: odd, version: 'UMF/1.0', via: odd, forward: 'f', body: { n: -0, e: 1e21, nested: { a: [null, true, odd] } }, authorization: 'Bearer t',
+    }),
+    // Hand-made, not validated: JSON leaves out what it cannot write, and so must toShortJSON.
+    { to: 'a:/', from: 'b:/', mid: 'm', timestamp: 't', version: 'v', type: undefined, via: (() => 1) as unknown as string, body: { d: new Date(0), f: () => 1 } },
+    { from: 'b:/', mid: 'm', timestamp: 't', version: 'v', body: {} } as unknown as UMFMessage,
+  ];
+  for (const m of messages) assert.equal(toShortJSON(m), JSON.stringify(toShort(m)));
+});
+
+test('createMessage fills defaults only where the input has no value', () => {
+  const defaults = { from: 'me:/' };
+  assert.equal(createMessage({ to: 'a:/', body: {} }, defaults).from, 'me:/');
+  assert.equal(createMessage({ to: 'a:/', from: '', body: {} }, defaults).from, 'me:/', 'empty is no value, as in Hydra');
+  assert.equal(createMessage({ to: 'a:/', from: 'b:/', body: {} }, defaults).from, 'b:/');
+  assert.equal(createMessage({ to: 'a:/', frm: 'c:/', body: {} }, defaults).from, 'c:/');
+  const input = { to: 'a:/', body: {} };
+  createMessage(input, defaults);
+  assert.deepEqual(input, { to: 'a:/', body: {} }, 'the input is not changed');
+  assert.deepEqual(Object.keys(createMessage({ body: {}, to: 'a:/', ver: 'UMF/1.0', frm: 'b:/', rmid: 'r' })), ['to', 'from', 'mid', 'rmid', 'timestamp', 'version', 'body'], 'fields in signing order whatever the input order');
+});
+
+test('timestamps are the time the message was made', async () => {
+  for (let i = 0; i < 3; i++) {
+    const before = Date.now();
+    const m = createMessage({ to: 'a:/', from: 'b:/', body: {} });
+    const after = Date.now();
+    const at = Date.parse(m.timestamp);
+    assert.ok(before <= at && at <= after, `${m.timestamp} is between ${new Date(before).toISOString()} and ${new Date(after).toISOString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
 });
 
 test('invalid messages are refused with the field named', () => {
@@ -66,6 +104,8 @@ test('JSON nested deeper than the limit is refused where it is parsed, before an
   assert.equal(jsonDepth('{"s":"[[[[{{{\\"]]"}'), 1, 'brackets inside strings do not count');
   assert.equal(jsonDepth(Buffer.from(deep(3))), 5, 'bytes are measured as text is');
   assert.equal(parseMessage(deep(MAX_JSON_DEPTH - 2)).to, 'svc:/');
+  assert.throws(() => parseMessage(deep(MAX_JSON_DEPTH - 1)), /129 levels deep; the limit is 128/);
+  assert.throws(() => parseMessage(`{"to":"svc:/","frm":"x:/","bdy":{"a":${'{"b":'.repeat(200)}1${'}'.repeat(200)}}}`), /202 levels deep/, 'objects count as arrays do');
   assert.throws(
     () => parseMessage(deep(5000)),
     (e: unknown) => e instanceof HydraError && e.code === 'INVALID_JSON' && /message nests arrays and objects 5002 levels deep; the limit is 128/.test(e.message),
