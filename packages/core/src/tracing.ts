@@ -220,7 +220,6 @@ export interface TraceLogFields {
   span_id?: string;
 }
 
-const NO_FIELDS: TraceLogFields = Object.freeze({});
 
 /**
  * `trace_id` and `span_id` of the current trace, for a log line (pino's `mixin`);
@@ -231,9 +230,10 @@ export function traceLogFields(): TraceLogFields {
   const api = activeApi();
   if (api) {
     const sc = api.trace.getSpanContext(api.context.active());
-    return sc && api.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : NO_FIELDS;
+    return sc && api.isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
   }
   const carrier = passThrough?.getStore();
   const ids = carrier && parseTraceparent(carrier.traceparent);
-  return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : NO_FIELDS;
+  // A new object each time: pino merges the line's own fields into what its mixin returns.
+  return ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
 }
