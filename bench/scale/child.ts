@@ -18,8 +18,9 @@ export class Child {
     readonly label: string,
     script: string,
     args: string[],
+    execArgv: string[] = [],
   ) {
-    this.process = track(fork(script, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH ?? '' } }));
+    this.process = track(fork(script, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { PATH: process.env.PATH ?? '' }, execArgv }));
     this.readyEvent = new Promise((resolve, reject) => {
       const off = this.onEvent((m) => {
         if (m.event === 'ready') off(), resolve(m);

@@ -8,10 +8,12 @@
  * instances are one published hydra@1.9.3 object each (`new hydra.constructor()`,
  * `init` + `registerService()`). Only public APIs are used, so the bench measures
  * whatever registry and discovery the build has. Ops (see ipc.ts):
- *   start { services, count, offset, basePort, concurrency }  registers `count` instances
+ *   start { services, count, offset, basePort, concurrency, createAttempts }  registers `count` instances
  *   prepare { svc, port } -> id                                creates one, not registered
  *   register { id } -> { t0, t1 }                              registers it; wall clock before and after
- * Progress of `start` is sent as `{ event: 'progress', started }` events.
+ *   gc                                                          a full collection, before RSS is read
+ * Progress of `start` is sent as `{ event: 'progress', started, retries, firstRetryReason }`
+ * events, counted over all `start` calls.
  */
 import { Hydra } from '@hydra-ts/core';
 import { pino } from 'pino';
@@ -50,6 +52,10 @@ async function makeHydra(svc: string, port: number): Promise<Member> {
 const make = impl === 'ts' ? makeTs : makeHydra;
 /** Every instance made here lives until the process is killed (the bench ends hosts with SIGKILL). */
 const members = new Map<string, Member>();
+/** Over all `start` calls: instances registered, creates retried and the first retry's reason. */
+let started = 0;
+let retries = 0;
+let firstRetryReason: string | undefined;
 
 const emit = serve({
   async start(a) {
@@ -58,12 +64,24 @@ const emit = serve({
     const offset = Number(a.offset);
     const basePort = Number(a.basePort);
     let next = 0;
-    let started = 0;
-    const progress = setInterval(() => emit('progress', { started }), 1000);
+    const progress = setInterval(() => emit('progress', { started, retries, firstRetryReason }), 1000);
+    // A create that fails (e.g. a connect timeout in a process busy with a registry's traffic)
+    // is retried, as a process manager would restart the service; the retries are reported.
+    const create = async (svc: string, port: number): Promise<Member> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await make(svc, port);
+        } catch (err) {
+          if (attempt >= Number(a.createAttempts)) throw err;
+          retries++;
+          firstRetryReason ??= err instanceof Error ? err.message : String(err);
+        }
+      }
+    };
     const worker = async () => {
       while (next < count) {
         const i = next++;
-        const m = await make(services[(offset + i) % services.length]!, basePort + i);
+        const m = await create(services[(offset + i) % services.length]!, basePort + i);
         members.set(m.id, m);
         await m.register();
         started++;
@@ -73,9 +91,14 @@ const emit = serve({
       await Promise.all(Array.from({ length: Math.min(count, Number(a.concurrency)) }, worker));
     } finally {
       clearInterval(progress);
+      emit('progress', { started, retries, firstRetryReason });
     }
-    emit('progress', { started });
     return { started };
+  },
+  /** A full collection (the host runs with --expose-gc), so RSS readings around it compare live memory. */
+  gc() {
+    global.gc?.();
+    return true;
   },
   async prepare(a) {
     const m = await make(String(a.svc), Number(a.port));

@@ -11,7 +11,8 @@
  * /proc/<pid>/stat), Redis commands/s (INFO commandstats, the bench's own INFO
  * calls left out), Redis output bytes/s (INFO total_net_output_bytes, the bench's
  * own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
- * per instance. Then 3 real routers are started (observer.ts; after the window,
+ * per instance (from ready, before any instance, to after the window, a full GC
+ * before each reading; so it includes the code the first instance loads). Then 3 real routers are started (observer.ts; after the window,
  * so their cost is not in it) and the bench times 20 joins (a new instance's
  * registerService() call until all 3 routers list it) and SIGKILLs of instances
  * in their own processes (the kill until all 3 have dropped it). Hydra peers are
@@ -30,6 +31,7 @@
  *   BENCH_SCALE_PER_PROCESS  instances per host process (250)
  *   BENCH_SCALE_CONCURRENCY  instances a host starts at once (16)
  *   BENCH_SCALE_START_TIMEOUT_S  limit for starting all N (120)
+ *   BENCH_SCALE_CREATE_ATTEMPTS  tries at creating one instance (a connect timeout in a saturated host) before the start gives up (3)
  *   BENCH_SCALE_JOINS        joins timed (20)
  *   BENCH_SCALE_KILLS        SIGKILLed instances timed, killed together (5)
  *   BENCH_SCALE_OBSERVE_TIMEOUT_S  limit for one join or leave to be seen (15)
@@ -56,6 +58,7 @@ const WINDOW_S = num('BENCH_SCALE_WINDOW_S', 10);
 const PER_PROCESS = num('BENCH_SCALE_PER_PROCESS', 250);
 const CONCURRENCY = num('BENCH_SCALE_CONCURRENCY', 16);
 const START_TIMEOUT_S = num('BENCH_SCALE_START_TIMEOUT_S', 120);
+const CREATE_ATTEMPTS = num('BENCH_SCALE_CREATE_ATTEMPTS', 3);
 const JOINS = num('BENCH_SCALE_JOINS', 20);
 const KILLS = num('BENCH_SCALE_KILLS', 5);
 const OBSERVE_TIMEOUT_MS = num('BENCH_SCALE_OBSERVE_TIMEOUT_S', 15) * 1000;
@@ -88,8 +91,12 @@ interface Result {
   /** Why the run stopped early, if it did. */
   error?: string;
   startS?: number;
-  /** Instances registered when the start gave up. */
-  startedBeforeTimeout?: number;
+  /** Instances registered when the start gave up (a timeout or an instance that failed thrice), and after how long. */
+  startedBeforeFailure?: number;
+  startFailedAfterS?: number;
+  /** Instance creates that failed and were tried again, and why the first did. */
+  startRetries?: number;
+  firstRetryReason?: string;
   redisCpuPct?: number;
   commandsPerS?: number;
   topCommands?: string;
@@ -239,29 +246,42 @@ async function run(impl: Impl, n: number): Promise<Result> {
   try {
     redis = await connectRedis({ url: server.url }, quiet, 'bench');
     const hostCount = Math.ceil(n / PER_PROCESS);
-    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url]));
+    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url], ['--expose-gc']));
     children.push(...hosts);
     result.hostProcesses = hostCount;
     await Promise.all(hosts.map((h) => h.ready()));
-    const rss0 = hosts.reduce((s, h) => s + rssMb(h.pid), 0);
+    const rss = async () => {
+      await Promise.all(hosts.map((h) => h.call('gc')));
+      return hosts.reduce((s, h) => s + rssMb(h.pid), 0);
+    };
 
     const started = new Array<number>(hostCount).fill(0);
-    hosts.forEach((h, i) => h.onEvent((m) => void (m.event === 'progress' && (started[i] = Number(m.started)))));
-    const t0 = wallMs();
-    let perHost = 0;
-    const starting = Promise.all(
-      hosts.map((h, i) => {
-        const count = Math.floor(n / hostCount) + (i < n % hostCount ? 1 : 0);
-        const offset = perHost;
-        perHost += count;
-        return h.call('start', { services: SERVICES, count, offset, basePort: 10_000 + offset, concurrency: CONCURRENCY }, START_TIMEOUT_S * 1000);
+    const retries = new Array<number>(hostCount).fill(0);
+    hosts.forEach((h, i) =>
+      h.onEvent((m) => {
+        if (m.event !== 'progress') return;
+        started[i] = Number(m.started);
+        retries[i] = Number(m.retries);
+        if (typeof m.firstRetryReason === 'string') result.firstRetryReason ??= m.firstRetryReason;
       }),
     );
+    const rss0 = await rss();
+    const t0 = wallMs();
+    let offset = 0;
+    const starting = hosts.map((h, i) => {
+      const count = Math.floor(n / hostCount) + (i < n % hostCount ? 1 : 0);
+      const args = { services: SERVICES, count, offset, basePort: 10_000 + offset, concurrency: CONCURRENCY, createAttempts: CREATE_ATTEMPTS };
+      offset += count;
+      return h.call('start', args, START_TIMEOUT_S * 1000);
+    });
     try {
-      await starting;
+      await Promise.all(starting);
     } catch (err) {
-      result.startedBeforeTimeout = started.reduce((a, b) => a + b, 0);
+      result.startedBeforeFailure = started.reduce((a, b) => a + b, 0);
+      result.startFailedAfterS = (wallMs() - t0) / 1000;
       throw err;
+    } finally {
+      result.startRetries = retries.reduce((a, b) => a + b, 0);
     }
     result.startS = (wallMs() - t0) / 1000;
     log(`${LABEL[impl]} N=${n}: started in ${result.startS.toFixed(1)} s on ${hostCount} host process(es); settling ${SETTLE_S} s`);
@@ -280,7 +300,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
     const perCommand = [...r1.calls].map(([name, calls]) => [name, (calls - (r0.calls.get(name) ?? 0)) / secs] as const).filter(([, rate]) => rate > 0);
     result.commandsPerS = perCommand.reduce((s, [, rate]) => s + rate, 0);
     result.topCommands = perCommand.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, rate]) => `${name} ${Math.round(rate)}/s`).join(', ');
-    result.rssKbPerInstance = ((hosts.reduce((s, h) => s + rssMb(h.pid), 0) - rss0) * 1024) / n;
+    result.rssKbPerInstance = (((await rss()) - rss0) * 1024) / n;
     log(`${LABEL[impl]} N=${n}: window done (Redis CPU ${result.redisCpuPct.toFixed(1)} %, clients ${result.clientsCpuPct.toFixed(1)} %); starting ${ROUTERS} routers`);
 
     const routers = Array.from({ length: ROUTERS }, (_, i) => new Child(`router ${i}`, OBSERVER, [server.url]));
@@ -302,7 +322,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
 // --- report ------------------------------------------------------------------
 
 const UNMEASURED = 'not measured';
-const fmt = (v: number | undefined, digits = 1) => (v === undefined || !Number.isFinite(v) ? UNMEASURED : v.toFixed(digits));
+const fmt = (v: number | undefined, digits = 1, unit = '') => (v === undefined || !Number.isFinite(v) ? UNMEASURED : `${v.toFixed(digits)}${unit}`);
 
 function bytes(v: number | undefined): string {
   if (v === undefined || !Number.isFinite(v)) return UNMEASURED;
@@ -339,13 +359,25 @@ function figures(r: Result): Record<string, number | undefined> {
   };
 }
 
+/** What the tables' figures are; printed under them. */
+const LEGEND = [
+  'CPU is in % of one core; ticks of /proc are 10 ms, so over a 10 s window 0.1 % is the resolution.',
+  'Memory per instance is the hosts\' RSS growth from before the first instance to after the window, / N: it includes the code the first instance loads (a few MB a process), so it means something from N=100 on.',
+  'Join: registerService() called until all 3 routers list the instance; SIGKILLed: the kill until all 3 have dropped it. Hydra peers are observed by the same hydra-ts routers. Of 20 samples p99 is the slowest.',
+];
+
 const HEADER = '| N | Redis CPU | Redis cmds/s | Redis output/s | output/s per instance | clients\' CPU | clients\' CPU per instance | memory per instance | start all N | join seen by 3 routers p50 / p99 | SIGKILLed gone from 3 routers p50 / p99 |';
 const RULE = '|---|---|---|---|---|---|---|---|---|---|---|';
 
 function row(r: Result): string {
   const f = figures(r);
-  const start = r.startS !== undefined ? `${r.startS.toFixed(1)} s` : r.startedBeforeTimeout !== undefined ? `> ${START_TIMEOUT_S} s (${r.startedBeforeTimeout} of ${r.n} started)` : UNMEASURED;
-  return `| ${r.n} | ${fmt(f.redisCpu)} % | ${fmt(f.commands, 0)} | ${bytes(f.output)} | ${bytes(f.outputPerInstance)} | ${fmt(f.clientsCpu)} % | ${fmt(f.clientsCpuPerInstance, 3)} % | ${r.rssKbPerInstance === undefined ? UNMEASURED : `${r.rssKbPerInstance.toFixed(0)} KB`} | ${start} | ${latencyText(r.joins, 'ms', JOINS)} | ${latencyText(r.leaves, 's', KILLS)} |`;
+  const start =
+    r.startS !== undefined
+      ? `${r.startS.toFixed(1)} s`
+      : r.startedBeforeFailure !== undefined
+        ? `gave up after ${r.startFailedAfterS!.toFixed(0)} s (${r.startedBeforeFailure} of ${r.n} started)`
+        : UNMEASURED;
+  return `| ${r.n} | ${fmt(f.redisCpu, 1, ' %')} | ${fmt(f.commands, 0)} | ${bytes(f.output)} | ${bytes(f.outputPerInstance)} | ${fmt(f.clientsCpu, 1, ' %')} | ${fmt(f.clientsCpuPerInstance, 3, ' %')} | ${fmt(f.rss, 0, ' KB')} | ${start} | ${latencyText(r.joins, 'ms', JOINS)} | ${latencyText(r.leaves, 's', KILLS)} |`;
 }
 
 function ratioRow(ts: Result, hy: Result): string {
@@ -355,7 +387,8 @@ function ratioRow(ts: Result, hy: Result): string {
     const x = a[k];
     const y = b[k];
     if (x === undefined || y === undefined) return UNMEASURED;
-    return y === 0 ? `n/a (Hydra's is 0)` : `${(x / y).toFixed(2)}x`;
+    // A zero (CPU below the clock tick) or a negative (RSS noise at small N) makes no ratio.
+    return y <= 0 || x < 0 ? 'n/a' : `${(x / y).toFixed(2)}x`;
   };
   return `| ${ts.n} | ${ratio('redisCpu')} | ${ratio('commands')} | ${ratio('output')} | ${ratio('outputPerInstance')} | ${ratio('clientsCpu')} | ${ratio('clientsCpuPerInstance')} | ${ratio('rss')} | ${ratio('start')} | p99 ${ratio('joinP99')} | p99 ${ratio('leaveP99')} |`;
 }
@@ -376,6 +409,8 @@ function report(results: Result[]): void {
   const pairs = results.filter((r) => r.impl === 'ts' && at('hydra', r.n));
   if (pairs.length) out.push('', 'hydra-ts / hydra@1.9.3 at the same N (below 1 is better):', '', HEADER, RULE, ...pairs.map((r) => ratioRow(r, at('hydra', r.n)!)));
 
+  out.push('', ...LEGEND);
+
   const ts10 = at('ts', 10) && figures(at('ts', 10)!);
   const ts1000 = at('ts', 1000) && figures(at('ts', 1000)!);
   const pct = (v: number) => `${v.toFixed(1)} %`;
@@ -394,7 +429,7 @@ function report(results: Result[]): void {
     out.push(target(`a SIGKILLed instance gone from all 3 routers within TTL + 0.5 s at N=${r.n} (slowest of ${KILLS})`, p99(r.leaves), leaveLimitMs, (v) => `${(v / 1000).toFixed(2)} s`));
   }
 
-  const notes = results.filter((r) => r.topCommands || r.error).map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${[r.topCommands && `busiest commands ${r.topCommands}`, r.joins && `router observations made on a discovery event ${r.joins.byEvent + r.leaves!.byEvent} of ${r.joins.observations + r.leaves!.observations} (the rest by the 2 ms poll)`, r.error && `stopped: ${r.error}`].filter(Boolean).join('; ')}`);
+  const notes = results.filter((r) => r.topCommands || r.error).map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${[r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`, r.topCommands && `busiest commands ${r.topCommands}`, r.joins && `router observations made on a discovery event ${r.joins.byEvent + r.leaves!.byEvent} of ${r.joins.observations + r.leaves!.observations} (the rest by the 2 ms poll)`, r.error && `stopped: ${r.error}`].filter(Boolean).join('; ')}`);
   out.push('', 'Details:', ...notes);
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -417,7 +452,7 @@ async function main(): Promise<void> {
     for (const impl of ['ts', 'hydra'] as const) {
       if (!(impl === 'ts' ? TS_NS : HYDRA_NS).includes(n)) continue;
       if (gaveUp.has(impl)) {
-        results.push({ impl, n, error: `not run: a smaller N did not start within ${START_TIMEOUT_S} s` });
+        results.push({ impl, n, error: 'not run: a smaller N did not start' });
         continue;
       }
       log(`${LABEL[impl]} N=${n}: starting`);

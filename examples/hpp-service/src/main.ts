@@ -1,13 +1,14 @@
 /**
- * hpp-service [config.json]
+ * hpp-service [config.json] (`--help`, `--version`)
  * Config: the file given (default: config/config.json beside this package), with
  * HYDRA_REDIS_URL and HYDRA_SERVICE on top, as Hydra reads them.
  */
 import { join } from 'node:path';
-import { closeOnSignals, closingTelemetry, defaultLogger, errorMessage, startTelemetry } from '@hydra-ts/core';
+import { closeOnSignals, closingTelemetry, defaultLogger, errorMessage, readServiceArgs, startTelemetry } from '@hydra-ts/core';
 import { createHppService } from './app.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
+const VERSION = (require('../../package.json') as { version: string }).version;
 const DEFAULT_CONFIG = join(__dirname, '..', '..', 'config', 'config.json');
 const USAGE = `usage: hpp-service [config.json]
   Starts a hot-potato player; GET /v1/hpp/startgame on any player starts a game.
@@ -19,14 +20,15 @@ const USAGE = `usage: hpp-service [config.json]
 `;
 
 async function main(): Promise<void> {
-  if (process.argv[2] === '--help' || process.argv[2] === '-h') {
-    process.stdout.write(USAGE);
+  const args = readServiceArgs(process.argv.slice(2), { name: 'hpp-service', version: VERSION, usage: USAGE });
+  if (!args.start) {
+    process.exitCode = args.exitCode;
     return;
   }
   // Nothing is loaded unless OTEL_EXPORTER_OTLP_ENDPOINT is set (OpenTelemetry's environment, docs/tracing.md).
   const telemetry = startTelemetry('hpp-service', () => require('@opentelemetry/sdk-node'));
   const logger = defaultLogger('hpp-service');
-  const hpp = await createHppService(process.argv[2] ?? DEFAULT_CONFIG, logger);
+  const hpp = await createHppService(args.configPath ?? DEFAULT_CONFIG, logger);
   closeOnSignals(closingTelemetry(hpp, telemetry), logger);
   const { port, hydra } = hpp.service;
   logger.info({ port, instanceId: hydra.instanceId }, `hpp-service listening on ${port}`);

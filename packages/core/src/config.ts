@@ -160,12 +160,32 @@ function noPrototypeKey(values: Record<string, unknown>): Record<string, unknown
   return values;
 }
 
+/** How {@link loadConfig} reads: the environment, the loader of stored configs, and Hydra's name rule. */
+export interface LoadConfigOptions {
+  /** Environment to read HYDRA_REDIS_URL / HYDRA_SERVICE from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Reads a stored config for HYDRA_SERVICE=<svc>:<version>; without it such a label is refused. */
+  loadStored?: StoredConfigLoader;
+  /** See {@link ValidateOptions.lowerCaseServiceName}. */
+  lowerCaseServiceName?: boolean;
+}
+
+/** What {@link validateHydraConfig} may normalise instead of refusing. */
+export interface ValidateOptions {
+  /**
+   * Hydra lower-cases hydra.serviceName silently ("Inventory" registers as "inventory").
+   * hydra-ts refuses a name with capitals, naming the field, unless this is true (what the
+   * Hydra compatibility packages pass, so an existing app keeps registering as it did).
+   */
+  lowerCaseServiceName?: boolean;
+}
+
 /**
  * Resolves the config document a service starts with: the given object or file,
  * Hydra's defaults, then the environment on top. With HYDRA_SERVICE=<svc>:<version>
  * the whole document comes from Redis (HYDRA_REDIS_URL or HYDRA_REDIS_URL_FILE says which).
  */
-export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.ProcessEnv; loadStored?: StoredConfigLoader } = {}): Promise<ConfigDocument> {
+export async function loadConfig(source: ConfigSource, options: LoadConfigOptions = {}): Promise<ConfigDocument> {
   const env = options.env ?? process.env;
   let doc: Record<string, unknown> = {};
   if (typeof source === 'string') {
@@ -202,7 +222,7 @@ export async function loadConfig(source: ConfigSource, options: { env?: NodeJS.P
   if (envRedisUrl) hydra.redis = { url: envRedisUrl };
   if (serviceEnv?.kind === 'partial') Object.assign(hydra, serviceEnv.values);
   Object.assign(hydra, instanceAddress(env));
-  return { ...doc, hydra: validateHydraConfig(hydra) };
+  return { ...doc, hydra: validateHydraConfig(hydra, { lowerCaseServiceName: options.lowerCaseServiceName }) };
 }
 
 /**
@@ -225,11 +245,15 @@ function instanceAddress(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-/** Checks each field and normalises what Hydra normalises (lower-case name, numeric port strings). */
-export function validateHydraConfig(h: Record<string, unknown>): HydraConfig {
+/** Checks each field and normalises numeric port strings (and, when asked, the name's case) as Hydra does. */
+export function validateHydraConfig(h: Record<string, unknown>, options: ValidateOptions = {}): HydraConfig {
   if (h.serviceName === undefined || h.serviceName === '') throw configError('config field hydra.serviceName is required');
   if (typeof h.serviceName !== 'string') throw configError('config field hydra.serviceName must be a string');
-  const serviceName = h.serviceName.toLowerCase();
+  const lower = h.serviceName.toLowerCase();
+  if (lower !== h.serviceName && !options.lowerCaseServiceName) {
+    throw new HydraError('INVALID_SERVICE_NAME', `config field hydra.serviceName "${h.serviceName}" has capitals: service names are lower case ("${lower}"); Hydra lower-cased them silently`);
+  }
+  const serviceName = lower;
   assertServiceName(serviceName, 'config field hydra.serviceName');
 
   for (const field of ['serviceDescription', 'serviceType', 'serviceIP', 'serviceDNS', 'serviceInterface', 'umfSecret'] as const) {

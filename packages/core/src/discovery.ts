@@ -1,5 +1,5 @@
 /**
- * Who is alive. Reads follow WIRE.md (an instance is alive while its presence key
+ * Who is alive. Reads follow docs/wire.md (an instance is alive while its presence key
  * exists; its address is its `hydra:service:nodes` entry) with exact matching of
  * service names. The live view (Discovery) keeps every service's instances in
  * memory and follows changes through Redis keyspace notifications, so asking

@@ -1,6 +1,6 @@
 /**
  * Every Redis key and pub/sub channel name of the Hydra wire protocol is built
- * here and nowhere else (see shared/WIRE.md). Names are validated before they
+ * here and nowhere else (see docs/wire.md). Names are validated before they
  * reach a key so that a `*` or `:` in a service name can never widen a pattern
  * or collide with another service's keys.
  */

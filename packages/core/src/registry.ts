@@ -1,5 +1,5 @@
 /**
- * An instance's registration in Redis (WIRE.md key layout): the service key,
+ * An instance's registration in Redis (the key layout of docs/wire.md): the service key,
  * the nodes hash entry, presence, health and the health log, and the routes.
  * The heartbeat rewrites nodes, presence and health together every second with
  * a 3 s TTL, so health is present whenever presence is (Hydra refreshed health

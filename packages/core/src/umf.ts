@@ -243,9 +243,13 @@ export function toShort(m: UMFMessage): ShortUMFMessage {
   return out as unknown as ShortUMFMessage;
 }
 
+/** Printable ASCII but `"` and `\`: a string of only these is its own JSON text between quotes. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** `"name":value` for one short-form field, after a comma unless it is the first; '' for a value JSON leaves out (as JSON.stringify does). */
 function fieldJSON(json: string, name: string, value: unknown): string {
-  const text = JSON.stringify(value) as string | undefined;
+  // Routes, ids, timestamps and versions are plain: a regular expression test is cheaper than a JSON.stringify call.
+  const text = typeof value === 'string' && PLAIN.test(value) ? `"${value}"` : (JSON.stringify(value) as string | undefined);
   if (text === undefined) return '';
   return `${json.length > 1 ? ',' : ''}"${name}":${text}`;
 }

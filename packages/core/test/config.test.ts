@@ -16,11 +16,22 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const isConfigError = (pattern: RegExp) => (err: unknown) => err instanceof HydraError && pattern.test(err.message);
 
 test('an object gets Hydra\'s defaults', async () => {
-  const doc = await loadConfig({ hydra: { serviceName: 'Hello-Service' } }, { env: {} });
-  assert.equal(doc.hydra.serviceName, 'hello-service', 'names are lower-cased as Hydra does');
+  const doc = await loadConfig({ hydra: { serviceName: 'hello-service' } }, { env: {} });
+  assert.equal(doc.hydra.serviceName, 'hello-service');
   assert.equal(doc.hydra.servicePort, 0);
   assert.equal(doc.hydra.serviceIP, '');
   assert.deepEqual(doc.hydra.redis, { url: DEFAULT_REDIS_URL });
+});
+
+test('a service name with capitals is refused naming the field, or lower-cased as Hydra does when asked', async () => {
+  await assert.rejects(
+    loadConfig({ hydra: { serviceName: 'Inventory' } }, { env: {} }),
+    (err: unknown) => err instanceof HydraError && err.code === 'INVALID_SERVICE_NAME' && /config field hydra\.serviceName "Inventory" has capitals: service names are lower case \("inventory"\)/.test(err.message),
+  );
+  await assert.rejects(loadConfig({ hydra: { serviceName: 'x' } }, { env: { HYDRA_SERVICE: 'serviceName=Inventory' } }), /hydra\.serviceName "Inventory" has capitals/);
+  const compat = await loadConfig({ hydra: { serviceName: 'Inventory' } }, { env: {}, lowerCaseServiceName: true });
+  assert.equal(compat.hydra.serviceName, 'inventory');
+  await assert.rejects(loadConfig({ hydra: { serviceName: 'In ventory' } }, { env: {}, lowerCaseServiceName: true }), /"in ventory" is not a valid service name/);
 });
 
 test('a JSON file is read; a broken one is refused with line and column', async () => {

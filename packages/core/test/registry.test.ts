@@ -8,7 +8,7 @@ let redis: Awaited<ReturnType<typeof freshDb>>;
 before(async () => (redis = await freshDb(DB)));
 after(() => redis.close());
 
-test('registration writes the WIRE.md keys: service, nodes, presence, health', async () => {
+test('registration writes the keys of docs/wire.md: service, nodes, presence, health', async () => {
   const svc = await startService(DB, 'reg-svc', { serviceType: 'demo', serviceDescription: 'registers', serviceVersion: '1.2.3' });
   try {
     const id = svc.instanceId;

@@ -28,6 +28,9 @@ function int(value: string): number {
   return Number(value);
 }
 
+/** Stop requests this close to the first are the same Ctrl-C delivered twice (see shutdown). */
+const SAME_CTRL_C_MS = 1000;
+
 const stamp = () => new Date().toISOString().slice(11, 19);
 
 interface StartFlags {
@@ -84,12 +87,18 @@ async function startCommand(flags: StartFlags): Promise<void> {
   }
 
   let signals = 0;
+  let firstStopAt = 0;
   const shutdown = (why: string) => {
+    // One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and
+    // `npm start` (which execs this bin) forwards its own copy. A repeat within
+    // SAME_CTRL_C_MS is that copy; a later one is a second request, which forces.
+    if (signals > 0 && Date.now() - firstStopAt < SAME_CTRL_C_MS) return;
     if (++signals > 1) {
       say('second stop request: SIGKILL to everything still running');
       cluster.killAllNow();
       process.exit(1);
     }
+    firstStopAt = Date.now();
     rl?.close();
     rl = undefined;
     say(`${why}: stopping every process gracefully (SIGTERM: presence withdrawn, requests drained)…`);
@@ -140,7 +149,11 @@ async function ctlCommand(words: string[], flags: { socket?: string; json?: bool
   process.exitCode = result.ok ? 0 : 1;
 }
 
+const VERSION = (require('../../package.json') as { version: string }).version;
+
 const program = new Command('hydra-cluster')
+  .version(VERSION)
+  .showHelpAfterError()
   .description("The article's cluster on one machine: routers on simulated manager hosts behind HAProxy, hello-service and hpp-service on simulated worker hosts, each host its own loopback address")
   .option('--managers <n>', 'manager hosts, one router each', int, 3)
   .option('--workers <n>', 'worker hosts', int, 5)

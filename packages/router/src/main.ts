@@ -1,5 +1,5 @@
 /**
- * hydra-router: `hydra-router [config.json]`. Configured like any Hydra service:
+ * hydra-router: `hydra-router [config.json]` (`--help`, `--version`). Configured like any Hydra service:
  * the config file (optional), then HYDRA_REDIS_URL and HYDRA_SERVICE
  * (e.g. '{"servicePort":8000,"serviceIP":"127.0.0.1"}') on top. With
  * `"workers": N` in the config, N router processes share the port.
@@ -12,11 +12,20 @@
  */
 import cluster from 'node:cluster';
 import { pino } from 'pino';
-import { closeOnSignals, closingTelemetry, errorMessage, startTelemetry, traceLogFields, type Logger } from '@hydra-ts/core';
+import { closeOnSignals, closingTelemetry, errorMessage, readServiceArgs, startTelemetry, traceLogFields, type Logger } from '@hydra-ts/core';
+import { ROUTER_VERSION } from './api.js';
 import { TurnBatchedStdout } from './log-destination.js';
 import { Router, routerConfig } from './router.js';
 import { readSettings } from './settings.js';
 import { runPrimary, READY_MESSAGE } from './workers.js';
+
+const USAGE = `usage: hydra-router [config.json]
+  Starts the service-aware API gateway. Configured like any Hydra service: the config
+  file (optional), then HYDRA_REDIS_URL (or HYDRA_REDIS_URL_FILE) and HYDRA_SERVICE on top, e.g.
+  HYDRA_REDIS_URL=redis://127.0.0.1:6379/15 HYDRA_SERVICE='{"servicePort":8000,"serviceIP":"127.0.0.1"}' hydra-router
+  HYDRA_REDIS_URL=redis://127.0.0.1:6379/15 HYDRA_SERVICE=hydra-router:0.1.0 hydra-router   (config stored in Redis)
+  With "workers": N in the config, N router processes share the port.
+`;
 
 function fail(err: unknown): never {
   process.stderr.write(`hydra-router: cannot start: ${errorMessage(err)}\n`);
@@ -45,7 +54,12 @@ async function serve(configPath: string | undefined, logger: Logger): Promise<vo
 }
 
 async function main(): Promise<void> {
-  const configPath = process.argv[2];
+  const args = readServiceArgs(process.argv.slice(2), { name: 'hydra-router', version: ROUTER_VERSION, usage: USAGE });
+  if (!args.start) {
+    process.exitCode = args.exitCode;
+    return;
+  }
+  const { configPath } = args;
   if (cluster.isPrimary) {
     let workers: number;
     try {
