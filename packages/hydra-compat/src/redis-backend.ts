@@ -7,15 +7,11 @@ export class RedisBackend implements Backend {
 
   /** Connects with a config document already loaded and validated (the environment is not read again). */
   static async create(doc: ConfigDocument, logger: Logger): Promise<RedisBackend> {
-    return new RedisBackend(await CoreHydra.create(doc, { logger, env: {} }));
+    return new RedisBackend(await CoreHydra.create(doc, { logger, env: {}, lowerCaseServiceName: true }));
   }
 
   get instanceId(): string {
     return this.core.instanceId;
-  }
-
-  get config(): ConfigDocument {
-    return this.core.config;
   }
 
   async registerService(): Promise<void> {
