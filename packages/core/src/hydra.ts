@@ -201,18 +201,19 @@ export class Hydra extends EventEmitter<{
     }
   }
 
+  /** Its callers are async, so NOT_REGISTERED reaches theirs as a rejection, never a synchronous throw. */
   private requireRegistration(): Registration {
     if (!this.registration) throw new HydraError('NOT_REGISTERED', `${this.serviceName} must call registerService() first`);
     return this.registration;
   }
 
   /** Publishes the service's routes (`[get]/v1/x/:id`) and tells routers to reload. */
-  registerRoutes(routes: string[]): Promise<void> {
+  async registerRoutes(routes: string[]): Promise<void> {
     return this.requireRegistration().registerRoutes(routes);
   }
 
   /** Appends to this instance's health log (`...:health:log`). */
-  log(type: string, message: string): Promise<void> {
+  async log(type: string, message: string): Promise<void> {
     return this.requireRegistration().log(type, message);
   }
 
@@ -260,7 +261,7 @@ export class Hydra extends EventEmitter<{
    * `timeoutMs` (default 5000). The reply comes to this instance's own channel, so the
    * caller must have called registerService() (NOT_REGISTERED otherwise).
    */
-  request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
+  async request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
     this.requireRegistration();
     return this.messenger.request(message, timeoutMs);
   }

@@ -42,9 +42,12 @@ export class RedisBackend implements Backend {
     return this.core.makeAPIRequest(message, { timeoutMs });
   }
 
-  presence(serviceName: string): Promise<Instance[]> {
-    // Read from Redis, not discovery's memory: an instance registered a moment ago is already there.
-    return readPresence(this.core.redis, serviceName, this.core.onSkippedKey);
+  async presence(serviceName: string): Promise<Instance[]> {
+    // Discovery's live view costs no round trip (apps ask on every message, as Hydra's
+    // 3 s cache allowed); when it has none yet (an instance registered a moment ago,
+    // before its keyspace event arrived) Redis itself is read.
+    const live = this.core.getServicePresence(serviceName);
+    return live.length ? live : readPresence(this.core.redis, serviceName, this.core.onSkippedKey);
   }
 
   services(): Promise<ServiceRecord[]> {
