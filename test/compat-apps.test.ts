@@ -207,6 +207,16 @@ test('messages both ways: Hydra pings hello-service and gets its pong; hello-ser
   assert.equal(hello.child.exitCode, null);
 });
 
+test('request/reply from hello-service to Hydra: Hydra\'s sendReplyMessage reaches hello-service\'s message listener', async () => {
+  await peer.call('autoReply', { enabled: true });
+  await postJson('/v1/hello/send', { to: 'hydra-peer:/', frm: 'hello-service:/', typ: 'ask', bdy: { cmd: 'echo', q: 42 } });
+  const reply = await waitForEvent(hello, 'Hydra\'s reply', (e) => e.event === 'message' && e.msg.bdy?.echo?.q === 42);
+  assert.ok(reply.msg.rmid, 'a reply carries the rmid of the message it answers');
+  assert.equal(reply.msg.to, 'hello-service:/');
+  const asked = await peer.waitForMessage((m) => m.typ === 'ask');
+  assert.equal(reply.msg.rmid, asked.mid);
+});
+
 test('messages between two migrated apps: hello-service pings the worker, the pong comes back', async () => {
   await postJson('/v1/hello/send', { to: 'worker:/', frm: 'hello-service:/', typ: 'ping', bdy: { job: 'status' } });
   const pong = await waitForEvent(hello, 'the worker\'s pong', (e) => e.event === 'message' && e.msg.typ === 'pong' && e.msg.bdy.from === 'worker');

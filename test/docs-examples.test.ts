@@ -15,7 +15,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { keys } from '@hydra-ts/core';
+import { Hydra, keys } from '@hydra-ts/core';
+import { pino } from 'pino';
 import { freePort, startRedisServer, waitFor, type Started } from '@hydra-ts/testing';
 import { startProcess, stopAllProcesses, ROOT } from './helpers/processes.js';
 
@@ -113,6 +114,17 @@ test('a config pushed with hydra-cli is the whole document of a service started 
   const refused = await post();
   assert.equal(refused.status, 409, 'maxItems 1 came from the stored config, not the program\'s 100');
   assert.equal(await stopGracefully(items.p), 0, items.p.output());
+});
+
+test('what the guide says of a caller that does not register: request() fails with NOT_REGISTERED, makeAPIRequest and sends work', async () => {
+  const caller = await Hydra.create({ hydra: { serviceName: 'unregistered-caller', redis: { url } } }, { env: {}, logger: pino({ level: 'silent' }) });
+  try {
+    await assert.rejects(caller.request({ to: 'pricer:/', body: {} }, 1000), { code: 'NOT_REGISTERED', message: /unregistered-caller must call registerService\(\) first/ });
+    const answer = await caller.makeAPIRequest({ to: 'nowhere:[get]/v1/x', body: {} });
+    assert.equal(answer.statusCode, 503, 'makeAPIRequest answers without registration');
+  } finally {
+    await caller.close();
+  }
 });
 
 test("the guide's test file passes against this Redis", async () => {

@@ -11,9 +11,8 @@
  * /proc/<pid>/stat), Redis commands/s (INFO commandstats, the bench's own INFO
  * calls left out), Redis output bytes/s (INFO total_net_output_bytes, the bench's
  * own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
- * per instance (each host's first instance is started alone, then a full GC and
- * RSS; the growth from there to after the window, after another GC, is divided
- * by the instances started after the first ones). Then 3 real routers are started (observer.ts; after the window,
+ * per instance (from ready, before any instance, to after the window, a full GC
+ * before each reading; so it includes the code the first instance loads). Then 3 real routers are started (observer.ts; after the window,
  * so their cost is not in it) and the bench times 20 joins (a new instance's
  * registerService() call until all 3 routers list it) and SIGKILLs of instances
  * in their own processes (the kill until all 3 have dropped it). Hydra peers are
@@ -44,7 +43,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, closeRedis, PRESENCE_TTL_S, type RedisClient } from '@hydra-ts/core';
 import { cpuSeconds, quiet, rssMb, startRedisServer, stop } from '../router/processes.js';
 import { Child } from './child.js';
-import { wallMs } from './ipc.js';
+import { OBSERVER_POLL_MS, wallMs } from './ipc.js';
 
 type Impl = 'ts' | 'hydra';
 const LABEL: Record<Impl, string> = { ts: 'hydra-ts', hydra: 'hydra@1.9.3' };
@@ -92,7 +91,7 @@ interface Result {
   /** Why the run stopped early, if it did. */
   error?: string;
   startS?: number;
-  /** Instances registered when the start gave up (a timeout or an instance that failed thrice), and after how long. */
+  /** Instances registered when the start gave up (a timeout, or an instance whose every create failed), and after how long. */
   startedBeforeFailure?: number;
   startFailedAfterS?: number;
   /** Instance creates that failed and were tried again, and why the first did. */
@@ -266,35 +265,25 @@ async function run(impl: Impl, n: number): Promise<Result> {
         if (typeof m.firstRetryReason === 'string') result.firstRetryReason ??= m.firstRetryReason;
       }),
     );
-    // Each host first starts one instance alone, so that the memory per instance counts
-    // what each further one adds, not the code a process loads for its first.
-    const counts = hosts.map((_, i) => Math.floor(n / hostCount) + (i < n % hostCount ? 1 : 0));
-    const offsets = counts.map((_, i) => counts.slice(0, i).reduce((a, b) => a + b, 0));
-    const startAll = (first: boolean) =>
-      Promise.all(
-        hosts.map((h, i) => {
-          const offset = offsets[i]! + (first ? 0 : 1);
-          const count = first ? 1 : counts[i]! - 1;
-          return h.call('start', { services: SERVICES, count, offset, basePort: 10_000 + offset, concurrency: CONCURRENCY, createAttempts: CREATE_ATTEMPTS }, START_TIMEOUT_S * 1000);
-        }),
-      );
-    let startMs = 0;
-    let t0 = wallMs();
-    let rss0 = 0;
+    const rss0 = await rss();
+    const t0 = wallMs();
+    let offset = 0;
+    const starting = hosts.map((h, i) => {
+      const count = Math.floor(n / hostCount) + (i < n % hostCount ? 1 : 0);
+      const args = { services: SERVICES, count, offset, basePort: 10_000 + offset, concurrency: CONCURRENCY, createAttempts: CREATE_ATTEMPTS };
+      offset += count;
+      return h.call('start', args, START_TIMEOUT_S * 1000);
+    });
     try {
-      await startAll(true);
-      startMs = wallMs() - t0;
-      rss0 = await rss();
-      t0 = wallMs();
-      await startAll(false);
+      await Promise.all(starting);
     } catch (err) {
       result.startedBeforeFailure = started.reduce((a, b) => a + b, 0);
-      result.startFailedAfterS = (startMs + wallMs() - t0) / 1000;
+      result.startFailedAfterS = (wallMs() - t0) / 1000;
       throw err;
     } finally {
       result.startRetries = retries.reduce((a, b) => a + b, 0);
     }
-    result.startS = (startMs + wallMs() - t0) / 1000;
+    result.startS = (wallMs() - t0) / 1000;
     log(`${LABEL[impl]} N=${n}: started in ${result.startS.toFixed(1)} s on ${hostCount} host process(es); settling ${SETTLE_S} s`);
     await sleep(SETTLE_S * 1000);
 
@@ -311,7 +300,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
     const perCommand = [...r1.calls].map(([name, calls]) => [name, (calls - (r0.calls.get(name) ?? 0)) / secs] as const).filter(([, rate]) => rate > 0);
     result.commandsPerS = perCommand.reduce((s, [, rate]) => s + rate, 0);
     result.topCommands = perCommand.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, rate]) => `${name} ${Math.round(rate)}/s`).join(', ');
-    if (n > hostCount) result.rssKbPerInstance = (((await rss()) - rss0) * 1024) / (n - hostCount);
+    result.rssKbPerInstance = (((await rss()) - rss0) * 1024) / n;
     log(`${LABEL[impl]} N=${n}: window done (Redis CPU ${result.redisCpuPct.toFixed(1)} %, clients ${result.clientsCpuPct.toFixed(1)} %); starting ${ROUTERS} routers`);
 
     const routers = Array.from({ length: ROUTERS }, (_, i) => new Child(`router ${i}`, OBSERVER, [server.url]));
@@ -373,7 +362,7 @@ function figures(r: Result): Record<string, number | undefined> {
 /** What the tables' figures are; printed under them. */
 const LEGEND = [
   'CPU is in % of one core; ticks of /proc are 10 ms, so over a 10 s window 0.1 % is the resolution.',
-  'Memory per instance is host RSS growth per instance after each host\'s first: a process\'s RSS moves by a few MB by itself, so at N=10 it is noise (it may be negative).',
+  'Memory per instance is the hosts\' RSS growth from before the first instance to after the window, / N: it includes the code the first instance loads (a few MB a process), so it means something from N=100 on.',
   'Join: registerService() called until all 3 routers list the instance; SIGKILLed: the kill until all 3 have dropped it. Hydra peers are observed by the same hydra-ts routers. Of 20 samples p99 is the slowest.',
 ];
 
@@ -440,7 +429,21 @@ function report(results: Result[]): void {
     out.push(target(`a SIGKILLed instance gone from all 3 routers within TTL + 0.5 s at N=${r.n} (slowest of ${KILLS})`, p99(r.leaves), leaveLimitMs, (v) => `${(v / 1000).toFixed(2)} s`));
   }
 
-  const notes = results.filter((r) => r.topCommands || r.error).map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${[r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`, r.topCommands && `busiest commands ${r.topCommands}`, r.joins && `router observations made on a discovery event ${r.joins.byEvent + r.leaves!.byEvent} of ${r.joins.observations + r.leaves!.observations} (the rest by the 2 ms poll)`, r.error && `stopped: ${r.error}`].filter(Boolean).join('; ')}`);
+  const details = (r: Result): string => {
+    const observed = [r.joins, r.leaves].filter((l): l is Latencies => l !== undefined);
+    const byEvent = observed.reduce((s, l) => s + l.byEvent, 0);
+    const observations = observed.reduce((s, l) => s + l.observations, 0);
+    return [
+      r.hostProcesses && `${r.hostProcesses} host process(es)`,
+      r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`,
+      r.topCommands && `busiest commands ${r.topCommands}`,
+      observations && `router observations made on a discovery event ${byEvent} of ${observations} (the rest by the ${OBSERVER_POLL_MS} ms poll)`,
+      r.error && `stopped: ${r.error}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+  };
+  const notes = results.map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${details(r)}`);
   out.push('', 'Details:', ...notes);
   process.stdout.write(`${out.join('\n')}\n`);
 }

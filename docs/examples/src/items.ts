@@ -18,6 +18,7 @@ function itemsConfig(hydra: Hydra): ItemsConfig {
   return { maxItems };
 }
 
+/** Starts the items service from `config` (the environment applies on top, as for every service). */
 export async function startItems(config: ConfigSource): Promise<ExpressService> {
   const stored = new Map<string, { id: string; name: string }>();
   let limits: ItemsConfig = { maxItems: 0 };

@@ -21,6 +21,8 @@ import { HydraError, errorMessage } from './errors.js';
 import type { MessageDefaults, UMFInput, UMFMessage } from './umf.js';
 import type { Envelope } from './envelope.js';
 import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
+import { MessageCounts, type MessageCount } from './message-counts.js';
+import { Tracer, instanceAttributes } from './tracing.js';
 
 /** Options of {@link Hydra.create} beside the config. */
 export interface HydraOptions {
@@ -72,6 +74,9 @@ export class Hydra extends EventEmitter<{
   /** Where this instance's registry reads report a key of the wrong type: one warning per key. */
   readonly onSkippedKey: SkippedKeyHandler;
   private readonly messenger: Messenger;
+  private readonly counts = new MessageCounts();
+  /** Spans this instance makes (messages, HTTP calls) name it: see instanceAttributes. */
+  readonly tracer: Tracer;
   /** What this instance's messages say where the caller did not: `from` is this service. */
   private readonly messageDefaults: MessageDefaults;
   private readonly api: ApiClient;
@@ -94,11 +99,12 @@ export class Hydra extends EventEmitter<{
     this.messageDefaults = { from: `${this.serviceName}:/` };
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
+    this.tracer = new Tracer('@hydra-ts/core', instanceAttributes(this.serviceName, this.instanceId));
     this.discovery = new Discovery(redis, subscriber, this.logger, this.onSkippedKey, options.discovery);
-    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
+    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret, this.tracer, this.counts);
     this.messenger.onMessage((m) => void this.emit('message', m));
-    this.queues = new Queues(redis);
-    this.api = new ApiClient(this.discovery, options.upstreamRefusal);
+    this.queues = new Queues(redis, this.tracer);
+    this.api = new ApiClient(this.discovery, options.upstreamRefusal, this.tracer);
   }
 
   /**
@@ -207,18 +213,19 @@ export class Hydra extends EventEmitter<{
     }
   }
 
+  /** Its callers are async, so NOT_REGISTERED reaches theirs as a rejection, never a synchronous throw. */
   private requireRegistration(): Registration {
     if (!this.registration) throw new HydraError('NOT_REGISTERED', `${this.serviceName} must call registerService() first`);
     return this.registration;
   }
 
   /** Publishes the service's routes (`[get]/v1/x/:id`) and tells routers to reload. */
-  registerRoutes(routes: string[]): Promise<void> {
+  async registerRoutes(routes: string[]): Promise<void> {
     return this.requireRegistration().registerRoutes(routes);
   }
 
   /** Appends to this instance's health log (`...:health:log`). */
-  log(type: string, message: string): Promise<void> {
+  async log(type: string, message: string): Promise<void> {
     return this.requireRegistration().log(type, message);
   }
 
@@ -266,7 +273,7 @@ export class Hydra extends EventEmitter<{
    * `timeoutMs` (default 5000). The reply comes to this instance's own channel, so the
    * caller must have called registerService() (NOT_REGISTERED otherwise).
    */
-  request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
+  async request(message: UMFInput, timeoutMs?: number): Promise<UMFMessage> {
     this.requireRegistration();
     return this.messenger.request(message, timeoutMs);
   }
@@ -278,6 +285,11 @@ export class Hydra extends EventEmitter<{
    */
   makeAPIRequest(message: UMFInput, options?: ApiRequestOptions): Promise<Envelope> {
     return this.api.request(this.withFrom(message), options);
+  }
+
+  /** Messages sent, received and failed so far, by type (for metrics). */
+  messageCounts(): Iterable<MessageCount> {
+    return this.counts.entries();
   }
 
   // --- queues --------------------------------------------------------------

@@ -4,7 +4,7 @@
  * no Redis). hydra.ts turns their answers into Hydra's shapes; a backend throws
  * core's coded errors (HydraError) and never answers in Hydra's envelope itself.
  */
-import type { ConfigDocument, Envelope, Instance, NodeStatus, QueuedMessage, ServiceRecord, UMFInput, UMFMessage, RedisClient } from '@hydra-ts/core';
+import type { Envelope, Instance, NodeStatus, QueuedMessage, ServiceRecord, UMFInput, UMFMessage, RedisClient } from '@hydra-ts/core';
 
 /** A health log entry as stored: `{ts, serviceName, type, processID, msg}`. */
 export type HealthLogEntry = Record<string, unknown>;
@@ -12,7 +12,6 @@ export type HealthLogEntry = Record<string, unknown>;
 /** The operations hydra.ts builds Hydra's API from. */
 export interface Backend {
   readonly instanceId: string;
-  readonly config: ConfigDocument;
 
   /** Publishes the instance (service key, nodes entry, presence, health) and subscribes to its channels. */
   registerService(): Promise<void>;

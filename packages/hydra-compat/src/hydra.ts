@@ -188,7 +188,11 @@ export class Hydra extends EventEmitter {
 
   private async start(source: string | Record<string, any> | undefined, testMode: boolean): Promise<Record<string, any>> {
     const given = await this.givenDocument(source);
-    const doc = await loadConfig(this.withCoreRedis(given), { loadStored: testMode ? refuseStoredInTestMode : (url, svc, version) => this.loadStored(url, svc, version) });
+    const doc = await loadConfig(this.withCoreRedis(given), {
+      loadStored: testMode ? refuseStoredInTestMode : (url, svc, version) => this.loadStored(url, svc, version),
+      // Hydra lower-cased service names silently; a migrated app keeps registering as it did.
+      lowerCaseServiceName: true,
+    });
     for (const plugin of this.registeredPlugins) await plugin.setConfig?.(doc.hydra);
     const h = doc.hydra;
     const servicePort = await choosePort(h.servicePort);

@@ -7,15 +7,11 @@ export class RedisBackend implements Backend {
 
   /** Connects with a config document already loaded and validated (the environment is not read again). */
   static async create(doc: ConfigDocument, logger: Logger): Promise<RedisBackend> {
-    return new RedisBackend(await CoreHydra.create(doc, { logger, env: {} }));
+    return new RedisBackend(await CoreHydra.create(doc, { logger, env: {}, lowerCaseServiceName: true }));
   }
 
   get instanceId(): string {
     return this.core.instanceId;
-  }
-
-  get config(): ConfigDocument {
-    return this.core.config;
   }
 
   async registerService(): Promise<void> {
@@ -46,9 +42,12 @@ export class RedisBackend implements Backend {
     return this.core.makeAPIRequest(message, { timeoutMs });
   }
 
-  presence(serviceName: string): Promise<Instance[]> {
-    // Read from Redis, not discovery's memory: an instance registered a moment ago is already there.
-    return readPresence(this.core.redis, serviceName, this.core.onSkippedKey);
+  async presence(serviceName: string): Promise<Instance[]> {
+    // Discovery's live view costs no round trip (apps ask on every message, as Hydra's
+    // 3 s cache allowed); when it has none yet (an instance registered a moment ago,
+    // before its join was announced) Redis itself is read.
+    const live = await this.core.getServicePresence(serviceName);
+    return live.length ? live : readPresence(this.core.redis, serviceName, this.core.onSkippedKey);
   }
 
   services(): Promise<ServiceRecord[]> {

@@ -2,7 +2,7 @@
  * The `hydra.redis` forms Hydra accepted, turned into the one core takes (`{url}`
  * or `{sentinel}`): `{url}`; `{url, db}` (db wins over the URL's); hydra-express's
  * documented `{url: '127.0.0.1', port, db}` (a bare host in `url`); `{host, port, db}`;
- * `password`/`username` beside any of them; `tls` (rediss). node_redis 2 tuning
+ * `password`/`username` beside any of them (or inside `options`); `tls` (rediss). node_redis 2 tuning
  * options Hydra passed through (retry_strategy, connect_timeout, ...) have no
  * meaning for core's client and are reported as ignored; `prefix` would change
  * every key name, so it is refused.
@@ -38,7 +38,12 @@ export interface NormalisedRedis {
 /** Converts a Hydra `hydra.redis` value to core's form; throws INVALID_CONFIG naming the bad field. */
 export function normaliseRedisConfig(value: unknown): NormalisedRedis {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('config field hydra.redis must be an object such as {"url": "redis://127.0.0.1:6379/15"}');
-  const r = value as Record<string, unknown>;
+  const given = value as Record<string, unknown>;
+  const options = given.options;
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) throw invalid('config field hydra.redis.options must be an object of client options');
+  // Client options may sit in `options` beside the URL; fields given directly win.
+  const r: Record<string, unknown> = { ...(options as Record<string, unknown> | undefined), ...given };
+  delete r.options;
   for (const [field, why] of Object.entries(REFUSED)) if (r[field] !== undefined) throw invalid(`config field hydra.redis.${field} is not supported: ${why}`);
   const ignored = Object.keys(r).filter((k) => !KNOWN.has(k));
   if (r.sentinel !== undefined) return { redis: { sentinel: r.sentinel as RedisConfig['sentinel'] }, ignored };

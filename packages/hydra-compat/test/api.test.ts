@@ -300,6 +300,7 @@ test('every Redis config form Hydra accepted reaches the same database', async (
     ['bare host in url (hydra-express docs)', { url: '127.0.0.1', port, db: DB }],
     ['host, port, db', { host: '127.0.0.1', port, db: DB }],
     ['url with the db in it and node_redis options', { url: redisUrl(DB), retry_strategy: 'ignored', connect_timeout: 100 }],
+    ['client options in options', { url: `redis://127.0.0.1:${port}`, options: { db: DB } }],
   ];
   for (const [label, form] of forms) {
     const h = new Hydra({ logger: quietLogger() });
@@ -336,5 +337,18 @@ test('getClonedRedisClient gives a working client on the same database', async (
     assert.equal(await redis.get('compat:cloned'), 'yes');
   } finally {
     await client.close();
+  }
+});
+
+test('a service name with capitals registers lower-cased, as Hydra did', async () => {
+  const h = new Hydra({ logger: quietLogger() });
+  await h.init(config('Mixed-Case-Svc'));
+  try {
+    await h.registerService();
+    assert.equal(h.getServiceName(), 'mixed-case-svc');
+    assert.equal(await redis.exists(keys.presence('mixed-case-svc', h.getInstanceID())), 1);
+    assert.equal((await alpha.getServicePresence('Mixed-Case-Svc')).length, 1, 'lookups are case-insensitive too');
+  } finally {
+    await h.shutdown();
   }
 });

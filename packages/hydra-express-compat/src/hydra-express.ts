@@ -196,9 +196,10 @@ export class HydraExpress {
 
   private listen(server: Server, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: Error) => reject(new Error(`cannot listen on hydra.servicePort ${port}: ${err.message}`, { cause: err }));
+      server.once('error', fail);
       server.listen(port, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         resolve();
       });
     });

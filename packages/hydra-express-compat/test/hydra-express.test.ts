@@ -120,3 +120,34 @@ test('shutdown closes the port and removes presence; sendResponse writes the env
   assert.equal(await redis.exists(keys.presence('stop-svc', id)), 0);
   await assert.rejects(fetch(`http://127.0.0.1:${info.servicePort}/v1/stop/`));
 });
+
+test('a handler that throws or rejects answers {code: 500} and the service goes on', async () => {
+  const he = make();
+  const info = await he.init(config('faulty-svc'), '1.0.0', () => {
+    const r = express.Router();
+    r.get('/throw', () => {
+      throw new Error('sync failure');
+    });
+    r.get('/reject', async () => {
+      throw new Error('async failure');
+    });
+    r.get('/ok', (_req, res) => res.json({ ok: true }));
+    he.registerRoutes({ '/v1/faulty': r });
+  });
+  const at = (p: string) => fetch(`http://127.0.0.1:${info.servicePort}/v1/faulty${p}`);
+  for (const p of ['/throw', '/reject']) {
+    const res = await at(p);
+    assert.deepEqual([res.status, await res.json()], [500, { code: 500 }], p);
+  }
+  assert.deepEqual(await (await at('/ok')).json(), { ok: true });
+});
+
+test('a servicePort in use fails init, naming the port, and leaves nothing registered', async () => {
+  const blocker = make();
+  const taken = await blocker.init(config('blocker-svc'), '1.0.0', () => {});
+  const he = make();
+  const cfg = config('second-svc');
+  cfg.hydra.servicePort = taken.servicePort;
+  await assert.rejects(he.init(cfg, '1.0.0', () => {}), new RegExp(`cannot listen on hydra.servicePort ${taken.servicePort}: .*EADDRINUSE`));
+  assert.deepEqual(await redis.keys('hydra:service:second-svc:*'), []);
+});
