@@ -29,6 +29,11 @@ export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
   /**
+   * A non-JSON answer's `result` is a Buffer of its exact bytes instead of its text (the
+   * hydra compat package hands it out as Hydra's `payLoad`, which binary answers need).
+   */
+  bytes?: boolean;
+  /**
    * Asked once the call is valid, before an instance is chosen (`path` without the query):
    * an answer refuses the call with its status and reason. The router uses it to keep calls
    * to the routes a service registered.
@@ -120,7 +125,7 @@ export class ApiClient {
         continue;
       }
       try {
-        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
+        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs, options.bytes === true);
       } catch (err) {
         lastError = errorMessage(err);
         const refused = neverSent(err);
@@ -144,7 +149,7 @@ export class ApiClient {
     return this.discovery.pick(serviceName, avoid) ?? this.discovery.pick(serviceName, tried);
   }
 
-  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Envelope> {
+  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean): Promise<Envelope> {
     const res = await this.agent.request({
       origin: `http://${instance.ip.includes(':') ? `[${instance.ip}]` : instance.ip}:${instance.port}`,
       path,
@@ -154,7 +159,8 @@ export class ApiClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = await res.body.text();
+    const bytes = asBytes ? Buffer.from(await res.body.arrayBuffer()) : undefined;
+    const text = bytes ? bytes.toString('utf8') : await res.body.text();
     const type = String(res.headers['content-type'] ?? '');
     const base = { headers: res.headers };
     if (type.includes('json') && text) {
@@ -167,7 +173,7 @@ export class ApiClient {
         // fall through: answered as text below
       }
     }
-    return envelope(res.statusCode, { ...base, result: text });
+    return envelope(res.statusCode, { ...base, result: bytes ?? text });
   }
 
   /** Closes the connection pools. */
