@@ -1,7 +1,7 @@
 /**
  * Messaging benchmark: hydra-ts against the published hydra@1.9.3, in one run on
- * the same Redis (database 13 of 127.0.0.1:6379 unless BENCH_REDIS_URL names
- * another; flushed at start).
+ * the same Redis: a redis-server of the run's own (nothing else's traffic in its CPU
+ * figure), or the database BENCH_REDIS_URL names (flushed at start).
  *
  *   node bench/dist/messaging.js          (after `npm run build`)
  *
@@ -19,7 +19,7 @@
  * Knobs (environment): BENCH_ROUNDS (5), BENCH_ONEWAY (50000), BENCH_RR1 (5000),
  * BENCH_RR64 (20000), BENCH_PAYLOAD_BYTES (128), BENCH_MAX_S per measurement (15),
  * BENCH_BATCH (100 one-way messages sent together, awaited as a group),
- * BENCH_REDIS_URL (the database is flushed: give the bench one of its own),
+ * BENCH_REDIS_URL (instead of a redis-server of its own; the database is flushed),
  * BENCH_PEER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile peers).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
 import type { RoundTrips } from './messaging-loops.js';
+import { redisServer } from './router/processes.js';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const ROUNDS = num('BENCH_ROUNDS', 5);
@@ -39,7 +40,6 @@ const PAYLOAD = 'x'.repeat(num('BENCH_PAYLOAD_BYTES', 128));
 const MAX_MS = num('BENCH_MAX_S', 15) * 1000;
 const REQUEST_TIMEOUT_MS = 5000;
 const BATCH = num('BENCH_BATCH', 100);
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/13';
 const PEER_NODE_ARGS = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** Every peer started, so that the run ends them all, also when it fails half way. */
@@ -118,13 +118,13 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs 
   }
 }
 
-async function startImpl(name: string, script: string, tag: string): Promise<Impl> {
+async function startImpl(name: string, script: string, tag: string, redisUrl: string): Promise<Impl> {
   const receiver = new Peer(`${name} receiver`, script);
   const sender = new Peer(`${name} sender`, script);
   const recvName = `bench-${tag}-recv`;
   const sendName = `bench-${tag}-send`;
-  await receiver.call('init', { serviceName: recvName, redisUrl: REDIS_URL });
-  await sender.call('init', { serviceName: sendName, redisUrl: REDIS_URL, target: recvName });
+  await receiver.call('init', { serviceName: recvName, redisUrl });
+  await sender.call('init', { serviceName: sendName, redisUrl, target: recvName });
   await waitUntil(`${name} peers to see each other`, async () => (await sender.call<number>('presence', { svc: recvName })) > 0 && (await receiver.call<number>('presence', { svc: sendName })) > 0);
   return { name, sender, receiver };
 }
@@ -207,7 +207,7 @@ function fmt(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
 
-function report(results: Record<string, RoundResult[]>, ts: string, hy: string): boolean {
+function report(results: Record<string, RoundResult[]>, ts: string, hy: string, redisUrl: string): boolean {
   const rows: Array<{ label: string; pick: (r: RoundResult) => number; digits: number; higherIsBetter: boolean }> = [
     { label: 'one-way msgs/s', pick: (r) => r.oneWay.perSecond, digits: 0, higherIsBetter: true },
     { label: 'one-way sender CPU us/msg', pick: (r) => r.oneWay.senderCpuUs, digits: 1, higherIsBetter: false },
@@ -222,7 +222,7 @@ function report(results: Record<string, RoundResult[]>, ts: string, hy: string):
   ];
   const w = [26, 14, 14, 20];
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
-  console.log(`\nmedian of ${ROUNDS} rounds; payload ${PAYLOAD.length} B; Redis ${REDIS_URL}`);
+  console.log(`\nmedian of ${ROUNDS} rounds; payload ${PAYLOAD.length} B; Redis ${redisUrl}`);
   console.log(line(['metric', ts, hy, 'hydra-ts advantage']));
   console.log(line(w.map((n) => '-'.repeat(n))));
   const medians: Record<string, number> = {};
@@ -246,15 +246,16 @@ function report(results: Record<string, RoundResult[]>, ts: string, hy: string):
 
 async function main(): Promise<void> {
   const logger = pino({ level: 'warn' }, pino.destination(2));
-  const redis = await connectRedis({ url: REDIS_URL }, logger, 'bench');
+  const redisUrl = process.env.BENCH_REDIS_URL ?? (await redisServer());
+  const redis = await connectRedis({ url: redisUrl }, logger, 'bench');
   await redis.flushDb();
 
   const TS = 'hydra-ts';
   const HY = 'hydra@1.9.3';
   const impls: Impl[] = [];
   try {
-    impls.push(await startImpl(TS, join(__dirname, 'messaging-ts-peer.js'), 'ts'));
-    impls.push(await startImpl(HY, join(__dirname, '..', 'messaging-hydra-peer.js'), 'hydra'));
+    impls.push(await startImpl(TS, join(__dirname, 'messaging-ts-peer.js'), 'ts', redisUrl));
+    impls.push(await startImpl(HY, join(__dirname, '..', 'messaging-hydra-peer.js'), 'hydra', redisUrl));
     for (const impl of impls) {
       process.stdout.write(`warm-up ${impl.name}... `);
       await measure(impl, redis, Math.min(2000, ONEWAY_N), Math.min(500, RR1_N), Math.min(2000, RR64_N));
@@ -274,14 +275,18 @@ async function main(): Promise<void> {
         );
       }
     }
-    report(results, TS, HY);
+    report(results, TS, HY, redisUrl);
   } finally {
     await Promise.all(allPeers.map((p) => p.stop()));
     await closeRedis(redis);
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`bench/messaging: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+// Exits either way: the redis-server it started goes with it (processes.ts kills it at exit).
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench/messaging: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
