@@ -108,9 +108,10 @@ export class ApiClient {
     // An HTTP client span (semantic conventions: named by the method); the instance answers as its child.
     const span = this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
     injectContext(headers, span);
-    if (!span) return this.attempts(route, method, headers, body, timeoutMs);
+    const asBytes = options.bytes === true;
+    if (!span) return this.attempts(route, method, headers, body, timeoutMs, asBytes);
     try {
-      const answer = await this.attempts(route, method, headers, body, timeoutMs, span);
+      const answer = await this.attempts(route, method, headers, body, timeoutMs, asBytes, span);
       span.set('http.response.status_code', answer.statusCode);
       if (answer.statusCode >= 500) span.fail(`answered ${answer.statusCode}`, String(answer.statusCode));
       return answer;
@@ -120,7 +121,7 @@ export class ApiClient {
   }
 
   /** Tries instances until one answers, or none may be tried (see the module comment). */
-  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, span?: Span): Promise<Envelope> {
+  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean, span?: Span): Promise<Envelope> {
     const tried = new Set<string>();
     let lastError = '';
     for (;;) {
@@ -142,7 +143,7 @@ export class ApiClient {
         continue;
       }
       try {
-        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs, options.bytes === true);
+        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs, asBytes);
       } catch (err) {
         lastError = errorMessage(err);
         const refused = neverSent(err);
