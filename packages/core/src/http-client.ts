@@ -10,8 +10,9 @@ import type { Discovery, Instance } from './discovery.js';
 import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
-import { createMessage, parseRoute, type UMFInput } from './umf.js';
+import { createMessage, parseRoute, type ParsedRoute, type UMFInput } from './umf.js';
 import { timerMs } from './timer.js';
+import { injectContext, Tracer, type Span } from './tracing.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
@@ -66,7 +67,7 @@ export class ApiClient {
    * `refusal` names why an instance may not be called (e.g. a router refusing its own
    * address or the Redis server's as an upstream); such instances are passed over.
    */
-  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined) {
+  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined, private readonly tracer = new Tracer('@hydra-ts/core')) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 
@@ -99,7 +100,22 @@ export class ApiClient {
     if (message.authorization) headers.authorization = message.authorization;
     const body = WITH_BODY.has(method) ? JSON.stringify(message.body) : undefined;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // An HTTP client span (semantic conventions: named by the method); the instance answers as its child.
+    const span = this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
+    injectContext(headers, span);
+    if (!span) return this.attempts(route, method, headers, body, timeoutMs);
+    try {
+      const answer = await this.attempts(route, method, headers, body, timeoutMs, span);
+      span.set('http.response.status_code', answer.statusCode);
+      if (answer.statusCode >= 500) span.fail(`answered ${answer.statusCode}`, String(answer.statusCode));
+      return answer;
+    } finally {
+      span.end();
+    }
+  }
 
+  /** Tries instances until one answers, or none may be tried (see the module comment). */
+  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, span?: Span): Promise<Envelope> {
     const tried = new Set<string>();
     let lastError = '';
     for (;;) {
@@ -114,6 +130,7 @@ export class ApiClient {
         return envelopeWithReason(503, `An instance of ${route.serviceName} is unavailable: ${lastError}`);
       }
       tried.add(instance.instanceID);
+      span?.set('server.address', instance.ip).set('server.port', instance.port).set('http.request.resend_count', tried.size > 1 ? tried.size - 1 : undefined);
       const refused = this.refusal?.(instance);
       if (refused) {
         lastError = `instance ${instance.instanceID} refused as an upstream: ${refused}`;
