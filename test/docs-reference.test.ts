@@ -76,3 +76,11 @@ test('every relative link in the READMEs and docs leads to a file of the reposit
   }
   assert.deepEqual(broken, []);
 });
+
+test('docs/README.md links every document of docs/', () => {
+  const index = read('docs/README.md');
+  const documents = readdirSync(join(ROOT, 'docs')).filter((n) => n.endsWith('.md') && n !== 'README.md' && n !== 'api-readme.md');
+  assert.ok(documents.includes('guide.md'));
+  const missing = documents.filter((d) => !index.includes(`](${d})`));
+  assert.deepEqual(missing, [], `docs/README.md does not link: ${missing.join(', ')}`);
+});

@@ -10,6 +10,9 @@ import { performance } from 'node:perf_hooks';
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
 
+/** How often an observing router looks at its view besides on discovery's events (observer.ts). */
+export const OBSERVER_POLL_MS = 2;
+
 export type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
 
 /** In a child: answers the parent's requests with `handlers`; returns the event sender. */

@@ -43,7 +43,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRedis, closeRedis, PRESENCE_TTL_S, type RedisClient } from '@hydra-ts/core';
 import { cpuSeconds, quiet, rssMb, startRedisServer, stop } from '../router/processes.js';
 import { Child } from './child.js';
-import { wallMs } from './ipc.js';
+import { OBSERVER_POLL_MS, wallMs } from './ipc.js';
 
 type Impl = 'ts' | 'hydra';
 const LABEL: Record<Impl, string> = { ts: 'hydra-ts', hydra: 'hydra@1.9.3' };
@@ -91,7 +91,7 @@ interface Result {
   /** Why the run stopped early, if it did. */
   error?: string;
   startS?: number;
-  /** Instances registered when the start gave up (a timeout or an instance that failed thrice), and after how long. */
+  /** Instances registered when the start gave up (a timeout, or an instance whose every create failed), and after how long. */
   startedBeforeFailure?: number;
   startFailedAfterS?: number;
   /** Instance creates that failed and were tried again, and why the first did. */
@@ -429,7 +429,21 @@ function report(results: Result[]): void {
     out.push(target(`a SIGKILLed instance gone from all 3 routers within TTL + 0.5 s at N=${r.n} (slowest of ${KILLS})`, p99(r.leaves), leaveLimitMs, (v) => `${(v / 1000).toFixed(2)} s`));
   }
 
-  const notes = results.filter((r) => r.topCommands || r.error).map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${[r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`, r.topCommands && `busiest commands ${r.topCommands}`, r.joins && `router observations made on a discovery event ${r.joins.byEvent + r.leaves!.byEvent} of ${r.joins.observations + r.leaves!.observations} (the rest by the 2 ms poll)`, r.error && `stopped: ${r.error}`].filter(Boolean).join('; ')}`);
+  const details = (r: Result): string => {
+    const observed = [r.joins, r.leaves].filter((l): l is Latencies => l !== undefined);
+    const byEvent = observed.reduce((s, l) => s + l.byEvent, 0);
+    const observations = observed.reduce((s, l) => s + l.observations, 0);
+    return [
+      r.hostProcesses && `${r.hostProcesses} host process(es)`,
+      r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`,
+      r.topCommands && `busiest commands ${r.topCommands}`,
+      observations && `router observations made on a discovery event ${byEvent} of ${observations} (the rest by the ${OBSERVER_POLL_MS} ms poll)`,
+      r.error && `stopped: ${r.error}`,
+    ]
+      .filter(Boolean)
+      .join('; ');
+  };
+  const notes = results.map((r) => `- ${LABEL[r.impl]} N=${r.n}: ${details(r)}`);
   out.push('', 'Details:', ...notes);
   process.stdout.write(`${out.join('\n')}\n`);
 }

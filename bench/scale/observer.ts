@@ -8,15 +8,14 @@
  * `{ event: 'seen' | 'gone', key, t, via }`, t the wall clock (ipc.ts wallMs).
  * The view is what the router routes by, `hydra.getServicePresence(svc)`. It is
  * looked at on each of discovery's membership events (via 'event': the time the
- * router learnt it) and every POLL_MS besides (via 'poll'), so an observation is
- * made, at most POLL_MS late, whatever events a registry build emits.
+ * router learnt it) and every OBSERVER_POLL_MS besides (via 'poll'), so an observation is
+ * made, at most OBSERVER_POLL_MS late, whatever events a registry build emits.
  */
 import type { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { Router, routerConfig } from '@hydra-ts/router';
-import { serve, wallMs } from './ipc.js';
+import { OBSERVER_POLL_MS, serve, wallMs } from './ipc.js';
 
-const POLL_MS = 2;
 const [redisUrl] = process.argv.slice(2) as [string];
 
 interface Watch {
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
   const emit = serve({
     watch(a) {
       watches.set(String(a.key), { svc: String(a.svc), id: String(a.id), present: false });
-      poller ??= setInterval(() => look('poll'), POLL_MS);
+      poller ??= setInterval(() => look('poll'), OBSERVER_POLL_MS);
       look('watch');
       return true;
     },

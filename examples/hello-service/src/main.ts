@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { createService } from '@hydra-ts/express';
-import { closeOnSignals, defaultLogger, errorMessage, readServiceArgs } from '@hydra-ts/core';
+import { closeOnSignals, closingTelemetry, defaultLogger, errorMessage, readServiceArgs, startTelemetry } from '@hydra-ts/core';
 import { helloRoutes } from './app.js';
 
 const VERSION = (require('../../package.json') as { version: string }).version;
@@ -22,10 +22,12 @@ async function main(): Promise<void> {
     process.exitCode = args.exitCode;
     return;
   }
+  // Nothing is loaded unless OTEL_EXPORTER_OTLP_ENDPOINT is set (OpenTelemetry's environment, docs/tracing.md).
+  const telemetry = startTelemetry('hello-service', () => require('@opentelemetry/sdk-node'));
   const logger = defaultLogger('hello-service');
   const configPath = args.configPath ?? DEFAULT_CONFIG;
   const service = await createService(configPath, { logger, routes: helloRoutes() });
-  closeOnSignals(service, logger);
+  closeOnSignals(closingTelemetry(service, telemetry), logger);
   logger.info({ port: service.port, instanceId: service.hydra.instanceId }, `hello-service listening on ${service.port}`);
 }
 

@@ -4,7 +4,7 @@
  * HYDRA_REDIS_URL and HYDRA_SERVICE on top, as Hydra reads them.
  */
 import { join } from 'node:path';
-import { closeOnSignals, defaultLogger, errorMessage, readServiceArgs } from '@hydra-ts/core';
+import { closeOnSignals, closingTelemetry, defaultLogger, errorMessage, readServiceArgs, startTelemetry } from '@hydra-ts/core';
 import { createHppService } from './app.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
@@ -25,9 +25,11 @@ async function main(): Promise<void> {
     process.exitCode = args.exitCode;
     return;
   }
+  // Nothing is loaded unless OTEL_EXPORTER_OTLP_ENDPOINT is set (OpenTelemetry's environment, docs/tracing.md).
+  const telemetry = startTelemetry('hpp-service', () => require('@opentelemetry/sdk-node'));
   const logger = defaultLogger('hpp-service');
   const hpp = await createHppService(args.configPath ?? DEFAULT_CONFIG, logger);
-  closeOnSignals(hpp, logger);
+  closeOnSignals(closingTelemetry(hpp, telemetry), logger);
   const { port, hydra } = hpp.service;
   logger.info({ port, instanceId: hydra.instanceId }, `hpp-service listening on ${port}`);
 }

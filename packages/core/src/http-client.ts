@@ -10,8 +10,9 @@ import type { Discovery, Instance } from './discovery.js';
 import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
-import { createMessage, parseRoute, type UMFInput } from './umf.js';
+import { createMessage, parseRoute, type ParsedRoute, type UMFInput } from './umf.js';
 import { timerMs } from './timer.js';
+import { injectContext, Tracer, type Span } from './tracing.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
@@ -28,6 +29,11 @@ const REQUEST_TARGET = /^\/[\x21-\x7e]*$/;
 export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
+  /**
+   * A non-JSON answer's `result` is a Buffer of its exact bytes instead of its text (the
+   * hydra compat package hands it out as Hydra's `payLoad`, which binary answers need).
+   */
+  bytes?: boolean;
   /**
    * Asked once the call is valid, before an instance is chosen (`path` without the query):
    * an answer refuses the call with its status and reason. The router uses it to keep calls
@@ -66,7 +72,7 @@ export class ApiClient {
    * `refusal` names why an instance may not be called (e.g. a router refusing its own
    * address or the Redis server's as an upstream); such instances are passed over.
    */
-  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined) {
+  constructor(private readonly discovery: InstanceSource, private readonly refusal?: (instance: Instance) => string | undefined, private readonly tracer = new Tracer('@hydra-ts/core')) {
     this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 64, pipelining: 1 });
   }
 
@@ -99,7 +105,23 @@ export class ApiClient {
     if (message.authorization) headers.authorization = message.authorization;
     const body = WITH_BODY.has(method) ? JSON.stringify(message.body) : undefined;
     if (body !== undefined) headers['content-type'] = 'application/json';
+    // An HTTP client span (semantic conventions: named by the method); the instance answers as its child.
+    const span = this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
+    injectContext(headers, span);
+    const asBytes = options.bytes === true;
+    if (!span) return this.attempts(route, method, headers, body, timeoutMs, asBytes);
+    try {
+      const answer = await this.attempts(route, method, headers, body, timeoutMs, asBytes, span);
+      span.set('http.response.status_code', answer.statusCode);
+      if (answer.statusCode >= 500) span.fail(`answered ${answer.statusCode}`, String(answer.statusCode));
+      return answer;
+    } finally {
+      span.end();
+    }
+  }
 
+  /** Tries instances until one answers, or none may be tried (see the module comment). */
+  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean, span?: Span): Promise<Envelope> {
     const tried = new Set<string>();
     let lastError = '';
     for (;;) {
@@ -114,13 +136,14 @@ export class ApiClient {
         return envelopeWithReason(503, `An instance of ${route.serviceName} is unavailable: ${lastError}`);
       }
       tried.add(instance.instanceID);
+      span?.set('server.address', instance.ip).set('server.port', instance.port).set('http.request.resend_count', tried.size > 1 ? tried.size - 1 : undefined);
       const refused = this.refusal?.(instance);
       if (refused) {
         lastError = `instance ${instance.instanceID} refused as an upstream: ${refused}`;
         continue;
       }
       try {
-        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
+        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs, asBytes);
       } catch (err) {
         lastError = errorMessage(err);
         const refused = neverSent(err);
@@ -144,7 +167,7 @@ export class ApiClient {
     return this.discovery.pick(serviceName, avoid) ?? this.discovery.pick(serviceName, tried);
   }
 
-  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Envelope> {
+  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean): Promise<Envelope> {
     const res = await this.agent.request({
       origin: `http://${instance.ip.includes(':') ? `[${instance.ip}]` : instance.ip}:${instance.port}`,
       path,
@@ -154,7 +177,8 @@ export class ApiClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = await res.body.text();
+    const bytes = asBytes ? Buffer.from(await res.body.arrayBuffer()) : undefined;
+    const text = bytes ? bytes.toString('utf8') : await res.body.text();
     const type = String(res.headers['content-type'] ?? '');
     const base = { headers: res.headers };
     if (type.includes('json') && text) {
@@ -167,7 +191,7 @@ export class ApiClient {
         // fall through: answered as text below
       }
     }
-    return envelope(res.statusCode, { ...base, result: text });
+    return envelope(res.statusCode, { ...base, result: bytes ?? text });
   }
 
   /** Closes the connection pools. */

@@ -20,6 +20,8 @@ import { HydraError, errorMessage } from './errors.js';
 import type { MessageDefaults, UMFInput, UMFMessage } from './umf.js';
 import type { Envelope } from './envelope.js';
 import { SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
+import { MessageCounts, type MessageCount } from './message-counts.js';
+import { Tracer, instanceAttributes } from './tracing.js';
 
 /** Options of {@link Hydra.create} beside the config. */
 export interface HydraOptions {
@@ -66,6 +68,9 @@ export class Hydra extends EventEmitter<{
   /** Where this instance's registry reads report a key of the wrong type: one warning per key. */
   readonly onSkippedKey: SkippedKeyHandler;
   private readonly messenger: Messenger;
+  private readonly counts = new MessageCounts();
+  /** Spans this instance makes (messages, HTTP calls) name it: see instanceAttributes. */
+  readonly tracer: Tracer;
   /** What this instance's messages say where the caller did not: `from` is this service. */
   private readonly messageDefaults: MessageDefaults;
   private readonly api: ApiClient;
@@ -88,11 +93,12 @@ export class Hydra extends EventEmitter<{
     this.messageDefaults = { from: `${this.serviceName}:/` };
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
+    this.tracer = new Tracer('@hydra-ts/core', instanceAttributes(this.serviceName, this.instanceId));
     this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
-    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret);
+    this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret, this.tracer, this.counts);
     this.messenger.onMessage((m) => void this.emit('message', m));
-    this.queues = new Queues(redis);
-    this.api = new ApiClient(this.discovery, options.upstreamRefusal);
+    this.queues = new Queues(redis, this.tracer);
+    this.api = new ApiClient(this.discovery, options.upstreamRefusal, this.tracer);
   }
 
   /**
@@ -273,6 +279,11 @@ export class Hydra extends EventEmitter<{
    */
   makeAPIRequest(message: UMFInput, options?: ApiRequestOptions): Promise<Envelope> {
     return this.api.request(this.withFrom(message), options);
+  }
+
+  /** Messages sent, received and failed so far, by type (for metrics). */
+  messageCounts(): Iterable<MessageCount> {
+    return this.counts.entries();
   }
 
   // --- queues --------------------------------------------------------------

@@ -19,4 +19,8 @@ export { resolveServiceIP, listenOnServicePort } from './net.js';
 export { defaultLogger, type Logger } from './logger.js';
 export type { MessageHandler } from './messaging.js';
 export { closeOnSignals } from './lifecycle.js';
+export { TRACEPARENT, TRACESTATE, BAGGAGE, TRACE_HEADERS, parseTraceparent, readCarrier, type TraceCarrier, type TraceIds } from './trace-context.js';
+export { Tracer, Span, instanceAttributes, tracingOn, runArrived, injectContext, currentContext, arrivedContext, traceLogFields, type SpanKindName, type SpanAttributes, type TraceLogFields } from './tracing.js';
+export { MAX_MESSAGE_TYPES, UNTYPED, type MessageCount, type MessageOutcome } from './message-counts.js';
+export { startTelemetry, closingTelemetry, otlpRequested, type Telemetry, type NodeSdkModule, type NodeSdkClass, type NodeSdkOptions, type NodeSdk, type Closable } from './telemetry-sdk.js';
 export { readServiceArgs, type ServiceBin, type ServiceArgs, type StartArgs, type ExitArgs, type ArgsOutput, type TextOutput } from './command-line.js';

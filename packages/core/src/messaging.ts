@@ -11,6 +11,9 @@ import { channels } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseMessage, parseRoute, sign, toShortJSON, verify, type MessageDefaults, type ParsedRoute, type UMFInput, type UMFMessage } from './umf.js';
 import { timerMs } from './timer.js';
+import { Tracer, runArrived } from './tracing.js';
+import { arrivalSpan, endSpan, endWhenSent, sendSpan } from './message-spans.js';
+import { MessageCounts } from './message-counts.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
@@ -46,6 +49,8 @@ export class Messenger {
     private readonly self: { serviceName: string; instanceId: string },
     private readonly logger: Logger,
     private readonly secret?: string,
+    private readonly tracer = new Tracer('@hydra-ts/core'),
+    private readonly counts = new MessageCounts(),
   ) {
     this.publisher = redis.withCommandOptions({ timeout: 0 });
   }
@@ -75,34 +80,66 @@ export class Messenger {
       this.logger.warn({ channel, mid: message.mid, from: message.from }, 'skipped a message whose signature does not verify');
       return;
     }
+    this.counts.add('received', message.type);
+    // A consumer span continuing the sender's context (a new root without one); tracing off,
+    // a traceparent that came along stays the context for what the handlers send.
+    const span = arrivalSpan(this.tracer, message, 'process', this.self.serviceName);
+    if (!span && message.headers === undefined) {
+      this.handle(message);
+      return;
+    }
+    const running = runArrived(span, message.headers, () => this.handle(message));
+    if (!span) return;
+    if (running.length === 0) span.end();
+    else void Promise.allSettled(running).then(() => span.end());
+  }
+
+  /** A reply resolves its request; anything else goes to every handler. Returns the handlers still running. */
+  private handle(message: UMFMessage): Promise<void>[] {
+    const running: Promise<void>[] = [];
     const waiting = message.rmid ? this.pending.get(message.rmid) : undefined;
     if (waiting) {
       this.pending.delete(message.rmid!);
       clearTimeout(waiting.timer);
       waiting.resolve(message);
-      return;
+      return running;
     }
-    for (const handler of this.handlers) this.dispatch(handler, message);
+    for (const handler of this.handlers) {
+      const tracked = this.dispatch(handler, message);
+      if (tracked) running.push(tracked);
+    }
+    return running;
   }
 
-  /** Runs a handler, tracking its promise so close() can drain in-flight work. */
-  private dispatch(handler: MessageHandler, message: UMFMessage): void {
+  /** Runs a handler, tracking its promise so close() can drain in-flight work; returns that promise. */
+  private dispatch(handler: MessageHandler, message: UMFMessage): Promise<void> | undefined {
     let result: void | Promise<void>;
     try {
       result = handler(message);
     } catch (err) {
+      this.counts.add('failed', message.type);
       this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler threw');
-      return;
+      return undefined;
     }
-    if (!result) return;
+    if (!result) return undefined;
     const tracked = result
-      .catch((err: unknown) => this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler failed'))
+      .catch((err: unknown) => {
+        this.counts.add('failed', message.type);
+        this.logger.error({ err: errorMessage(err), mid: message.mid }, 'message handler failed');
+      })
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
+    return tracked;
   }
 
-  private prepare(input: UMFInput | UMFMessage, defaults?: MessageDefaults): UMFMessage {
-    return this.signed(createMessage(input, defaults));
+  /**
+   * The message as it leaves: built, given the trace context (a producer span's when
+   * tracing is on; the span is returned to be ended when it is sent), then signed.
+   */
+  private prepare(input: UMFInput | UMFMessage, defaults?: MessageDefaults, operation?: string): { message: UMFMessage; span?: ReturnType<typeof sendSpan> } {
+    const message = createMessage(input, defaults);
+    const span = sendSpan(this.tracer, message, operation);
+    return { message: this.signed(message), span };
   }
 
   private signed(message: UMFMessage): UMFMessage {
@@ -114,8 +151,20 @@ export class Messenger {
    * chain: it runs once per message sent, and async frames here cost a sender.
    */
   private publish(channel: string, message: UMFMessage): Promise<UMFMessage> {
-    if (!this.redis.isReady) return Promise.reject(new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
-    return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(() => message);
+    if (!this.redis.isReady) return this.failed(message, new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
+    return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(
+      () => {
+        this.counts.add('sent', message.type);
+        return message;
+      },
+      (err: unknown) => this.failed(message, err),
+    );
+  }
+
+  /** Counts a message that could not be sent; rejects with why. */
+  private failed(message: UMFMessage, err: unknown): Promise<never> {
+    this.counts.add('failed', message.type);
+    return Promise.reject(err);
   }
 
   /**
@@ -123,13 +172,13 @@ export class Messenger {
    * present instance of the service. Rejects with SERVICE_UNAVAILABLE when none is alive.
    */
   send(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
-    let message: UMFMessage;
+    let prepared;
     try {
-      message = this.prepare(input, defaults);
+      prepared = this.prepare(input, defaults);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.deliver(message);
+    return endWhenSent(this.deliver(prepared.message), prepared.span);
   }
 
   private deliver(message: UMFMessage): Promise<UMFMessage> {
@@ -137,7 +186,7 @@ export class Messenger {
     try {
       channel = this.directChannel(this.route(message.to));
     } catch (err) {
-      return Promise.reject(err);
+      return this.failed(message, err);
     }
     return this.publish(channel, message);
   }
@@ -163,10 +212,14 @@ export class Messenger {
 
   /** Sends to every instance of the service named in `to`. */
   async broadcast(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
-    const message = this.prepare(input, defaults);
+    const { message, span } = this.prepare(input, defaults, 'publish');
     const route = this.route(message.to);
-    if (this.discovery.instances(route.serviceName).length === 0) throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
-    return this.publish(channels.service(route.serviceName), message);
+    if (this.discovery.instances(route.serviceName).length === 0) {
+      const err = new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
+      endSpan(span, err);
+      return this.failed(message, err);
+    }
+    return endWhenSent(this.publish(channels.service(route.serviceName), message), span);
   }
 
   /**
@@ -175,14 +228,15 @@ export class Messenger {
    */
   async reply(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
     const { mid: _mid, timestamp: _ts, signature: _sig, ...kept } = original;
-    const reply = createMessage({
+    // The original's headers come along, as in Hydra; its trace context gives way to the current one.
+    const { message, span } = this.prepare({
       ...kept,
       rmid: original.mid,
       to: original.via ?? original.from,
       from: original.to,
       ...response,
     });
-    return this.deliver(this.signed(reply));
+    return endWhenSent(this.deliver(message), span);
   }
 
   /**
@@ -191,7 +245,7 @@ export class Messenger {
    */
   async request(input: UMFInput, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<UMFMessage> {
     const { serviceName, instanceId } = this.self;
-    const message = this.prepare({ ...input, from: `${instanceId}@${serviceName}:/` });
+    const { message, span } = this.prepare({ ...input, from: `${instanceId}@${serviceName}:/` });
     const answer = new Promise<UMFMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(message.mid);
@@ -200,7 +254,7 @@ export class Messenger {
       this.pending.set(message.mid, { resolve, reject, timer });
     });
     try {
-      await this.deliver(message);
+      await endWhenSent(this.deliver(message), span);
     } catch (err) {
       const waiting = this.pending.get(message.mid);
       if (waiting) {

@@ -9,6 +9,8 @@ import { whileConnected, type RedisClient } from './redis.js';
 import { keys, assertServiceName } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseRoute, toShort, type ShortUMFMessage, type UMFInput, type UMFMessage } from './umf.js';
+import { Tracer } from './tracing.js';
+import { arrivalSpan, endSpan, sendSpan } from './message-spans.js';
 
 /** How long a taken message may stay in progress before it goes back to the queue. */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
@@ -61,15 +63,25 @@ export interface QueuedMessage {
  * markQueueMessage) are the usual way in.
  */
 export class Queues {
-  /** Queues on `redis`. */
-  constructor(private readonly redis: RedisClient) {}
+  /** Queues on `redis`; `tracer` makes their spans (a Hydra instance passes its own). */
+  constructor(private readonly redis: RedisClient, private readonly tracer = new Tracer('@hydra-ts/core')) {}
 
-  /** Appends a message to the queue of the service named in `to`; returns what was stored. */
+  /**
+   * Appends a message to the queue of the service named in `to`; returns what was stored,
+   * with the current trace context in its headers (a producer span's when tracing is on).
+   */
   async enqueue(input: UMFInput | UMFMessage): Promise<UMFMessage> {
     const message = createMessage(input);
     const { serviceName } = parseRoute(message.to);
     assertServiceName(serviceName, 'queue service');
-    await whileConnected(`queueing message ${message.mid} for ${serviceName}`, () => this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message))));
+    const span = sendSpan(this.tracer, message);
+    try {
+      await whileConnected(`queueing message ${message.mid} for ${serviceName}`, () => this.redis.lPush(keys.queueReceived(serviceName), JSON.stringify(toShort(message))));
+    } catch (err) {
+      endSpan(span, err);
+      throw err;
+    }
+    endSpan(span);
     return message;
   }
 
@@ -84,7 +96,10 @@ export class Queues {
     )) as string | null;
     if (raw === null) return null;
     try {
-      return { message: createMessage(JSON.parse(raw)), raw };
+      const message = createMessage(JSON.parse(raw));
+      // A consumer span in the trace the message was queued in (a new root when it carries none).
+      endSpan(arrivalSpan(this.tracer, message, 'receive', serviceName));
+      return { message, raw };
     } catch (err) {
       // A malformed entry cannot be handled: park it in mqincomplete so it is neither lost nor retried forever.
       await this.settle(serviceName, raw, JSON.stringify({ raw, bdy: { reason: `unreadable queued message: ${errorMessage(err)}` } }));

@@ -127,6 +127,22 @@ function isoNow(): string {
   return isoText;
 }
 
+/**
+ * The input's UMF fields as an object literal's own properties. Literals and parsed
+ * JSON are that already; a class instance, or a proxy over one (Hydra's message
+ * objects), may answer names that are not its enumerable keys: those are read by name.
+ */
+function ownFields(input: Record<string, unknown>): Record<string, unknown> {
+  const proto: unknown = Object.getPrototypeOf(input);
+  if (proto === Object.prototype || proto === null) return input;
+  const fields: Record<string, unknown> = {};
+  for (const [long, short] of UMF_FIELDS) {
+    fields[long] = input[long];
+    fields[short] = input[short];
+  }
+  return fields;
+}
+
 function requireString(field: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'string') throw invalid(field, 'must be a string');
 }
@@ -142,8 +158,9 @@ export function createMessage(input: unknown, defaults?: MessageDefaults): UMFMe
   // parsed short forms, replies), and 27 named reads of mostly absent fields cost
   // several times more on such polymorphic objects.
   let to, from, frm, headers, hdr, mid, rmid, signature, sig, timeout, tmo, timestamp, ts, type, typ, version, ver, via, forward, fwd, body, bdy, authorization, aut: unknown;
-  for (const key in input) {
-    const v = input[key];
+  const fields = ownFields(input);
+  for (const key in fields) {
+    const v = fields[key];
     switch (key) {
       case 'to': to = v; break;
       case 'from': from = v; break;

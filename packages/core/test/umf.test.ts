@@ -48,6 +48,25 @@ test('createMessage fills defaults only where the input has no value', () => {
   assert.deepEqual(Object.keys(createMessage({ body: {}, to: 'a:/', ver: 'UMF/1.0', frm: 'b:/', rmid: 'r' })), ['to', 'from', 'mid', 'rmid', 'timestamp', 'version', 'body'], 'fields in signing order whatever the input order');
 });
 
+test('createMessage reads fields that a class instance or a proxy answers by name', () => {
+  class Getters {
+    get to() {
+      return 'a:/';
+    }
+    get frm() {
+      return 'b:/';
+    }
+    get body() {
+      return { n: 1 };
+    }
+  }
+  const long = { to: 'c:/', from: 'd:/', body: { n: 2 }, timeout: 3 };
+  // Hydra's message objects: a proxy over a class instance that reads fields by name.
+  const proxied = new Proxy(new (class UMFMessage {})(), { get: (_t, name) => long[name as keyof typeof long] });
+  assert.deepEqual([createMessage(new Getters())].map((m) => [m.to, m.from, m.body]), [['a:/', 'b:/', { n: 1 }]]);
+  assert.deepEqual([createMessage(proxied)].map((m) => [m.to, m.from, m.body, m.timeout]), [['c:/', 'd:/', { n: 2 }, 3]]);
+});
+
 test('timestamps are the time the message was made', async () => {
   for (let i = 0; i < 3; i++) {
     const before = Date.now();

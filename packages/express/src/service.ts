@@ -9,6 +9,8 @@ import express, { type Express, type NextFunction, type Request, type Response, 
 import { Hydra, assertJsonDepth, isHydraError, type ConfigSource, type HydraOptions } from '@hydra-ts/core';
 import { sendResponse } from './responses.js';
 import { routeStrings } from './routes.js';
+import { ServiceMetrics } from './metrics.js';
+import { enterTrace, observeRequests } from './observe.js';
 
 /** JSON body limit when the config has no `bodyParser.json.limit` (hydra-express's default). */
 export const DEFAULT_JSON_LIMIT = '100kb';
@@ -18,6 +20,8 @@ export const DEFAULT_JSON_LIMIT = '100kb';
  * port refuses new connections and the check fails.
  */
 export const HEALTH_PATH = '/health';
+/** Prometheus metrics of the instance (metrics.ts); like HEALTH_PATH, never published to Redis. */
+export const METRICS_PATH = '/metrics';
 /** How long close() lets in-flight requests finish before cutting connections. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
@@ -43,6 +47,8 @@ export interface ExpressService {
   hydra: Hydra;
   /** The Express app the routers are mounted on. */
   app: Express;
+  /** What METRICS_PATH serves; add your own metrics to `metrics.registry`. */
+  metrics: ServiceMetrics;
   /** The HTTP server. */
   server: Server;
   /** The port it listens on (the one chosen when servicePort is 0 or a range). */
@@ -110,6 +116,8 @@ export async function createService(config: ConfigSource, options: ExpressServic
   // Before the port opens: the first request may arrive as soon as presence is written, before createService returns.
   app.locals.hydra = hydra;
   app.disable('x-powered-by');
+  const metrics = new ServiceMetrics(hydra);
+  app.use(observeRequests(hydra, metrics));
   app.use((_req, res, next) => {
     res.setHeader('x-process-id', String(process.pid));
     // While draining, tell keep-alive clients to reconnect elsewhere.
@@ -122,9 +130,18 @@ export async function createService(config: ConfigSource, options: ExpressServic
       result: { serviceName: hydra.serviceName, instanceID: hydra.instanceId, version: h.serviceVersion, redis: hydra.redis.isReady ? 'connected' : 'disconnected', uptimeSeconds: process.uptime() },
     });
   });
+  app.get(METRICS_PATH, async (_req, res, next) => {
+    try {
+      const text = await metrics.text();
+      res.type(metrics.contentType).send(text);
+    } catch (err) {
+      next(err);
+    }
+  });
   // The depth check sees the raw bytes before parsing: a body nested thousands deep parses,
   // but answering with it (JSON.stringify) would overflow the stack.
   app.use(express.json({ limit: jsonLimit(hydra.config), verify: (_req, _res, body) => assertJsonDepth(body, 'request body') }));
+  app.use(enterTrace);
   options.middleware?.(app);
   for (const [base, router] of Object.entries(options.routes)) app.use(base, router);
   app.use((req, res) => sendResponse(res, 404, { result: { reason: `no route for ${req.method} ${req.path}` } }));
@@ -161,5 +178,5 @@ export async function createService(config: ConfigSource, options: ExpressServic
     })();
     return closed;
   };
-  return { hydra, app, server, port, close };
+  return { hydra, app, metrics, server, port, close };
 }

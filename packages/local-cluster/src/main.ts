@@ -9,6 +9,19 @@ import { Cluster } from './cluster.js';
 import { runCommand } from './commands.js';
 import { findClusters, sendControl } from './control.js';
 import { commandHelp, startReport } from './report.js';
+import { startTelemetry } from '@hydra-ts/core';
+
+/** `--otlp <url>`: an OTLP/HTTP endpoint (a collector's base URL, e.g. http://127.0.0.1:4318). */
+function otlpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL: give the OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`"${value}" is not an http(s) URL: OTLP over HTTP needs one, e.g. http://127.0.0.1:4318`);
+  return value;
+}
 
 function int(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`"${value}" is not a whole number`);
@@ -34,9 +47,14 @@ interface StartFlags {
   balancer: boolean;
   balancerPort: number;
   control: boolean;
+  otlp?: string;
 }
 
 async function startCommand(flags: StartFlags): Promise<void> {
+  // Every process of the cluster inherits this environment: each one's spans go to the endpoint.
+  if (flags.otlp) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = flags.otlp;
+  const telemetry = startTelemetry('hydra-cluster', () => require('@opentelemetry/sdk-node'));
+  const exit = (code: number) => void (telemetry?.shutdown() ?? Promise.resolve()).finally(() => process.exit(code));
   let rl: Interface | undefined;
   const say = (line: string) => {
     if (rl) process.stdout.write('\r\x1b[K');
@@ -115,7 +133,7 @@ async function startCommand(flags: StartFlags): Promise<void> {
   }
   await cluster.stopped;
   process.stdout.write(`${stamp()} stopped: no process of the cluster left\n`);
-  process.exit(0);
+  exit(0);
 }
 
 async function ctlCommand(words: string[], flags: { socket?: string; json?: boolean; timeout: number }): Promise<void> {
@@ -150,6 +168,7 @@ const program = new Command('hydra-cluster')
   .option('--balancer-port <port>', 'HAProxy listens on 127.0.0.1:<port>', int, 8080)
   .option('--no-balancer', 'no HAProxy in front of the routers')
   .option('--no-control', 'no control socket')
+  .option('--otlp <url>', "send every process's spans to this OTLP/HTTP endpoint (sets OTEL_EXPORTER_OTLP_ENDPOINT; see docs/tracing.md)", otlpUrl)
   .addHelpText('after', `\nCommands, at the prompt or through "hydra-cluster ctl <command>":\n${commandHelp()}\n\nExample:\n  hydra-cluster --managers 2 --workers 3\n  hydra-cluster ctl scale hello-service 6\n`)
   .action((flags: StartFlags) => startCommand(flags));
 

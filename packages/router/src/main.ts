@@ -12,7 +12,7 @@
  */
 import cluster from 'node:cluster';
 import { pino } from 'pino';
-import { closeOnSignals, errorMessage, readServiceArgs, type Logger } from '@hydra-ts/core';
+import { closeOnSignals, closingTelemetry, errorMessage, readServiceArgs, startTelemetry, traceLogFields, type Logger } from '@hydra-ts/core';
 import { ROUTER_VERSION } from './api.js';
 import { TurnBatchedStdout } from './log-destination.js';
 import { Router, routerConfig } from './router.js';
@@ -36,18 +36,21 @@ function fail(err: unknown): never {
 function routerLogger(): Logger {
   const out = new TurnBatchedStdout();
   process.on('exit', out.flush);
-  return pino({ name: 'hydra-router', level: process.env.HYDRA_LOG_LEVEL ?? 'info' }, out);
+  return pino({ name: 'hydra-router', level: process.env.HYDRA_LOG_LEVEL ?? 'info', mixin: traceLogFields }, out);
 }
 
 async function serve(configPath: string | undefined, logger: Logger): Promise<void> {
+  // Before the router exists, so its first request is traced; nothing is loaded without OTEL_EXPORTER_OTLP_ENDPOINT.
+  const telemetry = startTelemetry('hydra-router', () => require('@opentelemetry/sdk-node'));
   let router: Router;
   try {
     router = await Router.start(configPath, { logger });
   } catch (err) {
+    await telemetry?.shutdown();
     fail(err);
   }
   process.send?.(READY_MESSAGE);
-  closeOnSignals(router, router.hydra.logger);
+  closeOnSignals(closingTelemetry(router, telemetry), router.hydra.logger);
 }
 
 async function main(): Promise<void> {

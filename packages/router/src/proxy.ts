@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse, IncomingHttpHeaders, OutgoingHttp
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@hydra-ts/core';
-import { errorMessage, IDEMPOTENT_METHODS, neverSent } from '@hydra-ts/core';
+import { errorMessage, IDEMPOTENT_METHODS, neverSent, TRACE_HEADERS, type Span, type Tracer } from '@hydra-ts/core';
 import type { InFlight, Upstream, Upstreams } from './upstreams.js';
 import type { RouterSettings } from './settings.js';
 import { REQUEST_ID, sendReason, type AnswerContext } from './respond.js';
@@ -99,6 +99,8 @@ export function hasBody(req: IncomingMessage): boolean {
 
 /** The headers forwardHeaders writes itself (from the client's, when it sent them). */
 const SET_HERE = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', REQUEST_ID, 'via']);
+/** With a span, the trace context the instance sees is the span's, not the client's. */
+const TRACE_SET_HERE = new Set([...SET_HERE, ...TRACE_HEADERS]);
 
 /**
  * The headers an instance sees: the client's, minus hop-by-hop ones, plus X-Forwarded-*,
@@ -106,13 +108,14 @@ const SET_HERE = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-h
  * where an object costs a megamorphic lookup per name (twice, in Object.keys order) and a
  * new hidden class per header set.
  */
-export function forwardHeaders(req: IncomingMessage, requestId: string, via: string): string[] {
+export function forwardHeaders(req: IncomingMessage, requestId: string, via: string, span?: Span): string[] {
   const out: string[] = [];
   const h = req.headers;
   const named = connectionNamed(h.connection);
+  const setHere = span ? TRACE_SET_HERE : SET_HERE;
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || SET_HERE.has(name) || named?.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || setHere.has(name) || named?.has(name)) continue;
     if (typeof value === 'string') out.push(name, value);
     else for (const v of value) out.push(name, v); // set-cookie: one line each, as undici sends an array
   }
@@ -126,6 +129,11 @@ export function forwardHeaders(req: IncomingMessage, requestId: string, via: str
   out.push(REQUEST_ID, requestId);
   const priorVia = h.via;
   out.push('via', priorVia ? `${priorVia}, ${via}` : via);
+  if (span) {
+    const trace: Record<string, string> = {};
+    span.inject(trace);
+    for (const name in trace) out.push(name, trace[name]!);
+  }
   return out;
 }
 
@@ -148,6 +156,8 @@ export interface ProxyRequest {
   ctx: AnswerContext;
   /** performance.now() when the request arrived. */
   started: number;
+  /** The router's server span of this request (tracing on). */
+  span?: Span;
 }
 
 const clientClosed = () => new Error('client closed the connection');
@@ -180,6 +190,8 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
   private lostError?: InstanceLost;
   /** With wrapResponses: the answer held until it is known whether it gets wrapped. */
   private wrap?: { body: JsonWrap; statusCode: number; statusMessage?: string; headers: IncomingHttpHeaders };
+  /** The HTTP client span of the call to the instance, all attempts (tracing on). */
+  private readonly clientSpan?: Span;
 
   constructor(
     readonly r: ProxyRequest,
@@ -187,9 +199,11 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
     private readonly settings: RouterSettings,
     private readonly observer: ProxyObserver,
     private readonly logger: Logger,
+    tracer: Tracer,
   ) {
     this.method = r.req.method ?? 'GET';
-    this.headers = forwardHeaders(r.req, r.ctx.requestId, r.via);
+    this.clientSpan = r.span && tracer.startUnder(r.span, this.method, 'client', { 'http.request.method': this.method, 'url.path': r.path.replace(/[?#].*$/, ''), 'hydra.target.service': r.serviceName });
+    this.headers = forwardHeaders(r.req, r.ctx.requestId, r.via, this.clientSpan);
     if (hasBody(r.req)) this.body = new ClientBody(r.req, settings.bodyLimitBytes);
     (r.res as ServerResponse & { [CALL]?: ProxyCall })[CALL] = this;
     r.res.on('close', onClientClose);
@@ -242,6 +256,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
       return;
     }
     this.tried.add(upstream);
+    this.clientSpan?.set('server.address', upstream.instance.ip).set('server.port', upstream.instance.port).set('http.request.resend_count', this.tried.size > 1 ? this.tried.size - 1 : undefined);
     upstream.inFlight.add(this);
     this.upstream = upstream;
     this.responded = false;
@@ -387,6 +402,16 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
   private finish(status: number, instanceId?: string): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.r.span) this.endSpans(status, instanceId);
     this.observer.proxied(this, status, instanceId);
+  }
+
+  private endSpans(status: number, instanceId: string | undefined): void {
+    for (const span of [this.clientSpan, this.r.span]) {
+      span?.set('http.response.status_code', status);
+      if (status >= 500) span?.fail(`answered ${status}`, String(status));
+    }
+    this.clientSpan?.set('hydra.instance.id', instanceId).end();
+    this.r.span!.end();
   }
 }

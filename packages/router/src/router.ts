@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  Hydra, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
+  Hydra, Tracer, instanceAttributes, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
   type ApiRequestOptions, type ConfigDocument, type Logger, type UMFMessage,
 } from '@hydra-ts/core';
 import { readSettings, type RouterSettings } from './settings.js';
@@ -87,11 +87,13 @@ export class Router implements ProxyObserver {
   /** Whether a service has a live instance (routes of dead services do not match). */
   private readonly alive = (svc: string) => this.upstreams.has(svc);
   private closing?: Promise<void>;
+  private readonly tracer: Tracer;
 
   private constructor(
     /** The router's own instance (registered as hydra-router). */
     readonly hydra: Hydra, secrets: ClientSecrets, private readonly guard: UpstreamGuard) {
     this.logger = hydra.logger;
+    this.tracer = new Tracer('@hydra-ts/router', instanceAttributes(ROUTER_SERVICE, hydra.instanceId));
     this.settings = readSettings(hydra.config as Record<string, unknown>);
     this.token = new RouterToken(this.settings.routerToken);
     this.via = `1.1 hydra-router-${hydra.instanceId}`;
@@ -137,6 +139,7 @@ export class Router implements ProxyObserver {
       metrics: this.metrics,
       logger: this.logger,
       callOptions,
+      tracer: this.tracer,
       routerApi: (apiRoute) => this.api.readForSocket(apiRoute),
     });
     this.dashboard = new Dashboard({
@@ -288,7 +291,10 @@ export class Router implements ProxyObserver {
       return;
     }
     this.httpStats.log(serviceName);
-    new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started, via: this.via }, this.upstreams, this.settings, this, this.logger).start();
+    // A route pattern (or the service, for direct addressing) names the span: never the raw path.
+    const route = entry ? entry.pattern : `/${serviceName}/*`;
+    const span = this.tracer.startFrom(req.headers, `${method} ${route}`, 'server', { 'http.request.method': method, 'http.route': route, 'url.path': path, 'hydra.target.service': serviceName });
+    new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started, via: this.via, span }, this.upstreams, this.settings, this, this.logger, this.tracer).start();
   }
 
   /** ProxyObserver: how each proxied request ended. */

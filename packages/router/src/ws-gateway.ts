@@ -17,8 +17,8 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
-  channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, toShort, verify,
-  type ApiRequestOptions, type Hydra, type Logger, type ShortUMFMessage, type UMFMessage,
+  channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, runArrived, toShort, verify,
+  type ApiRequestOptions, type Hydra, type Logger, type ShortUMFMessage, type Tracer, type UMFMessage,
 } from '@hydra-ts/core';
 import type { ClientQueue } from './client-queue.js';
 import type { RouterSettings } from './settings.js';
@@ -50,6 +50,8 @@ export interface WsGatewayDeps {
   logger: Logger;
   /** How an HTTP call a message names is made (timeout, registered routes only); router.ts. */
   callOptions: ApiRequestOptions;
+  /** The router's spans (a frame's processing). */
+  tracer: Tracer;
   /** The router API read from a socket: `hydra-router:[get]/v1/router/<name>` (api.ts readForSocket). */
   routerApi: (apiRoute: string) => Promise<unknown>;
 }
@@ -172,13 +174,29 @@ export class WsGateway {
     }
     const clientId = this.ids.get(ws)!;
     this.d.wsStats.log(route.serviceName);
+    // The frame continues the client's trace (its `hdr`), or starts one; what it causes is its child.
+    const span = this.d.tracer.startFrom(message.headers, `process ${this.d.hydra.serviceName}`, 'consumer', {
+      'messaging.system': 'hydra',
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'process',
+      'messaging.destination.name': this.d.hydra.serviceName,
+      'messaging.message.id': message.mid,
+      'network.protocol.name': 'websocket',
+      'hydra.message.type': message.type,
+      'hydra.target.service': route.serviceName,
+    });
     try {
-      if (route.serviceName === this.d.hydra.serviceName) await this.toRouter(ws, message);
-      else if (route.httpMethod) await this.throughHttp(ws, message);
-      else await this.relay(clientId, message);
+      await runArrived(span, message.headers, () => {
+        if (route.serviceName === this.d.hydra.serviceName) return this.toRouter(ws, message);
+        if (route.httpMethod) return this.throughHttp(ws, message);
+        return this.relay(clientId, message);
+      });
     } catch (err) {
       this.d.errorStats.log(route.serviceName);
+      span?.fail(errorMessage(err));
       this.sendError(ws, errorMessage(err), message);
+    } finally {
+      span?.end();
     }
   }
 
