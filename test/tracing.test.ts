@@ -18,7 +18,9 @@ import { Hydra, type UMFMessage } from '@hydra-ts/core';
 import { createService, hydraOf, sendOk, type ExpressService } from '@hydra-ts/express';
 import { Router } from '@hydra-ts/router';
 import { haproxyConfig, haproxyInstalled } from '@hydra-ts/local-cluster';
-import { startInMemoryTracing, attr, parentOf, freePort, type InMemoryTracing, type ReadableSpan } from '@hydra-ts/testing';
+import { freePort } from '@hydra-ts/testing';
+// Its own entry: loading the SDK is for tests that trace, not for every user of @hydra-ts/testing.
+import { startInMemoryTracing, attr, parentOf, type InMemoryTracing, type ReadableSpan } from '@hydra-ts/testing/dist/src/tracing.js';
 import { helloRoutes } from 'hello-service/dist/src/app.js';
 import { createHppService, type HppService } from 'hpp-service/dist/src/app.js';
 import { HydraPeer, stopAllPeers } from './helpers/hydra-peer.js';

@@ -31,6 +31,11 @@ export interface ApiRequestOptions {
   /** Overrides the message's `timeout` (seconds); default 30 s; clamped to MAX_TIMEOUT_MS (timer.ts). */
   timeoutMs?: number;
   /**
+   * A non-JSON answer's `result` is a Buffer of its exact bytes instead of its text (the
+   * hydra compat package hands it out as Hydra's `payLoad`, which binary answers need).
+   */
+  bytes?: boolean;
+  /**
    * Asked once the call is valid, before an instance is chosen (`path` without the query):
    * an answer refuses the call with its status and reason. The router uses it to keep calls
    * to the routes a service registered.
@@ -104,9 +109,10 @@ export class ApiClient {
     // An HTTP client span (semantic conventions: named by the method); the instance answers as its child.
     const span = this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
     injectContext(headers, span);
-    if (!span) return this.attempts(route, method, headers, body, timeoutMs);
+    const asBytes = options.bytes === true;
+    if (!span) return this.attempts(route, method, headers, body, timeoutMs, asBytes);
     try {
-      const answer = await this.attempts(route, method, headers, body, timeoutMs, span);
+      const answer = await this.attempts(route, method, headers, body, timeoutMs, asBytes, span);
       span.set('http.response.status_code', answer.statusCode);
       if (answer.statusCode >= 500) span.fail(`answered ${answer.statusCode}`, String(answer.statusCode));
       return answer;
@@ -116,7 +122,7 @@ export class ApiClient {
   }
 
   /** Tries instances until one answers, or none may be tried (see the module comment). */
-  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, span?: Span): Promise<Envelope> {
+  private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean, span?: Span): Promise<Envelope> {
     await this.discovery.ready(route.serviceName);
     const tried = new Set<string>();
     let lastError = '';
@@ -139,7 +145,7 @@ export class ApiClient {
         continue;
       }
       try {
-        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs);
+        return await this.call(instance, method, route.apiRoute, headers, body, timeoutMs, asBytes);
       } catch (err) {
         lastError = errorMessage(err);
         const refused = neverSent(err);
@@ -163,7 +169,7 @@ export class ApiClient {
     return this.discovery.pick(serviceName, avoid) ?? this.discovery.pick(serviceName, tried);
   }
 
-  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<Envelope> {
+  private async call(instance: Instance, method: string, path: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean): Promise<Envelope> {
     const res = await this.agent.request({
       origin: `http://${instance.ip.includes(':') ? `[${instance.ip}]` : instance.ip}:${instance.port}`,
       path,
@@ -173,7 +179,8 @@ export class ApiClient {
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const text = await res.body.text();
+    const bytes = asBytes ? Buffer.from(await res.body.arrayBuffer()) : undefined;
+    const text = bytes ? bytes.toString('utf8') : await res.body.text();
     const type = String(res.headers['content-type'] ?? '');
     const base = { headers: res.headers };
     if (type.includes('json') && text) {
@@ -186,7 +193,7 @@ export class ApiClient {
         // fall through: answered as text below
       }
     }
-    return envelope(res.statusCode, { ...base, result: text });
+    return envelope(res.statusCode, { ...base, result: bytes ?? text });
   }
 
   /** Closes the connection pools. */

@@ -10,10 +10,26 @@ import type { ServiceMetrics } from './metrics.js';
 /** The route label of a request no route matched (404s, and the service's own /health, /metrics). */
 export const UNMATCHED_ROUTE = '(unmatched)';
 
+/** Where the router that answers a request is mounted (mountedAt). */
+const MOUNT = Symbol('hydra-ts mount path');
+type Mounted = Request & { [MOUNT]?: string };
+
+/**
+ * Middleware placed before a mounted router: notes its mount path. Express puts
+ * `req.baseUrl` back when a handler fails (next(err) leaves the router), so by the
+ * time the response ends only this still says where the route was.
+ */
+export function mountedAt(base: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    (req as Mounted)[MOUNT] = base === '/' ? '' : base.replace(/\/+$/, '');
+    next();
+  };
+}
+
 /** The pattern of the route that answered (`/v1/hpp/:id`), never the raw path. */
 function routePattern(req: Request): string {
   const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? `${req.baseUrl}${path}` : UNMATCHED_ROUTE;
+  return typeof path === 'string' ? `${(req as Mounted)[MOUNT] ?? req.baseUrl}${path}` : UNMATCHED_ROUTE;
 }
 
 /** Where a request's span waits between observeRequests and enterTrace. */

@@ -10,7 +10,7 @@ import { Hydra, assertJsonDepth, isHydraError, type ConfigSource, type HydraOpti
 import { sendResponse } from './responses.js';
 import { routeStrings } from './routes.js';
 import { ServiceMetrics } from './metrics.js';
-import { enterTrace, observeRequests } from './observe.js';
+import { enterTrace, mountedAt, observeRequests } from './observe.js';
 
 /** JSON body limit when the config has no `bodyParser.json.limit` (hydra-express's default). */
 export const DEFAULT_JSON_LIMIT = '100kb';
@@ -143,7 +143,7 @@ export async function createService(config: ConfigSource, options: ExpressServic
   app.use(express.json({ limit: jsonLimit(hydra.config), verify: (_req, _res, body) => assertJsonDepth(body, 'request body') }));
   app.use(enterTrace);
   options.middleware?.(app);
-  for (const [base, router] of Object.entries(options.routes)) app.use(base, router);
+  for (const [base, router] of Object.entries(options.routes)) app.use(base, mountedAt(base), router);
   app.use((req, res) => sendResponse(res, 404, { result: { reason: `no route for ${req.method} ${req.path}` } }));
   app.use(errorHandler(hydra));
 

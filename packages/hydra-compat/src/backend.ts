@@ -24,7 +24,7 @@ export interface Backend {
   send(message: UMFInput): Promise<void>;
   /** To every instance of the service; throws SERVICE_UNAVAILABLE when there is none. */
   broadcast(message: UMFInput): Promise<void>;
-  /** HTTP to an instance, answered in the envelope (never throws for the callee's failures). */
+  /** HTTP to an instance, answered in the envelope (a non-JSON body as a Buffer in `result`); never throws for the callee's failures. */
   request(message: UMFInput, timeoutMs: number | undefined): Promise<Envelope>;
 
   presence(serviceName: string): Promise<Instance[]>;

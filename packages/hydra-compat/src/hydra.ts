@@ -595,9 +595,8 @@ function serviceOf(message: UMFInput): string {
   }
 }
 
-/** Hydra's answer to a non-JSON body: the envelope with `payLoad` (a Buffer) and an empty result. */
+/** Hydra's answer to a non-JSON body: the envelope with `payLoad` (the body's bytes) and an empty result. */
 function withPayload(answer: Envelope): Envelope {
-  const type = String((answer.headers as Record<string, unknown> | undefined)?.['content-type'] ?? '');
-  if (typeof answer.result !== 'string' || type.includes('json')) return answer;
-  return { ...answer, result: {}, payLoad: Buffer.from(answer.result) };
+  if (!Buffer.isBuffer(answer.result)) return answer;
+  return { ...answer, result: {}, payLoad: answer.result };
 }

@@ -100,7 +100,7 @@ export class MemoryBackend implements Backend {
   }
 
   request(input: UMFInput, timeoutMs: number | undefined): Promise<Envelope> {
-    return this.api.request({ from: `${this.serviceName}:/`, ...input }, { timeoutMs });
+    return this.api.request({ from: `${this.serviceName}:/`, ...input }, { timeoutMs, bytes: true });
   }
 
   async presence(serviceName: string): Promise<Instance[]> {

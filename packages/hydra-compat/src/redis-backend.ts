@@ -39,7 +39,7 @@ export class RedisBackend implements Backend {
   }
 
   request(message: UMFInput, timeoutMs: number | undefined): Promise<Envelope> {
-    return this.core.makeAPIRequest(message, { timeoutMs });
+    return this.core.makeAPIRequest(message, { timeoutMs, bytes: true });
   }
 
   async presence(serviceName: string): Promise<Instance[]> {

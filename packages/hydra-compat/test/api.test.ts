@@ -38,6 +38,9 @@ before(async () => {
     if (req.url === '/v1/beta/text') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('plain words');
+    } else if (req.url === '/v1/beta/binary') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.from([0xff, 0x00, 0xfe, 0x80]));
     } else if (req.url === '/v1/beta/slow') {
       setTimeout(() => res.end('{}'), 3000);
     } else {
@@ -169,6 +172,8 @@ test('makeAPIRequest: JSON answers merged into the envelope, text as payLoad, no
   assert.deepEqual(text.result, {});
   assert.ok(Buffer.isBuffer(text.payLoad));
   assert.equal((text.payLoad as Buffer).toString(), 'plain words');
+  const binary = await alpha.makeAPIRequest({ to: 'beta-svc:[get]/v1/beta/binary', from: 'alpha-svc:/', body: {} });
+  assert.deepEqual([...(binary.payLoad as Buffer)], [0xff, 0x00, 0xfe, 0x80], 'the exact bytes');
   const none = await alpha.makeAPIRequest({ to: 'nobody-svc:[get]/x', from: 'alpha-svc:/', body: {} });
   assert.equal(none.statusCode, 503);
   assert.deepEqual(none.result, { reason: 'Unavailable nobody-svc instances' });

@@ -3,4 +3,3 @@ export { redisUrl, sharedRedisPort, freshDb, startRedisServer, answersPing } fro
 export { startProcess, stopProcess, stopAllProcesses, freePort, type Started } from './processes.js';
 export { quietLogger, captureLogger } from './logs.js';
 export { findChromium, SYSTEM_CHROMIUM_PATHS, type ChromiumLaunch } from './chromium.js';
-export { startInMemoryTracing, attr, parentOf, type InMemoryTracing, type ReadableSpan } from './tracing.js';
