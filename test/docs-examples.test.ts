@@ -24,6 +24,7 @@ const EXAMPLES = join(ROOT, 'docs/examples/dist');
 /** Documents whose ```ts blocks must be excerpts of docs/examples/{src,test}. */
 const DOCUMENTS = ['README.md', 'docs/guide.md', 'packages/core/README.md', 'packages/express/README.md'];
 const CLI = join(ROOT, 'packages/cli/dist/src/main.js');
+const ROUTER = join(ROOT, 'packages/router/bin/hydra-router.js');
 
 let server: { stop: () => Promise<void> };
 let url: string;
@@ -87,6 +88,30 @@ test('the items service and the pricer answer the caller: request/reply, a timeo
   assert.equal(await stopGracefully(items.p), 0, items.p.output());
   assert.equal(await redis.exists(keys.presence('items', items.match[1]!)), 0, 'no presence left behind');
   assert.equal(await stopGracefully(pricer.p), 0, pricer.p.output());
+});
+
+test('behind a router: the items routes answer through hydra-router, by route and by service name', async () => {
+  const items = await serve('src/items-main.js', /^items ([0-9a-f]{32}) listening on (\d+)$/);
+  const port = await freePort();
+  const router = startProcess([ROUTER], { ...env(), HYDRA_SERVICE: JSON.stringify({ serviceIP: '127.0.0.1', servicePort: port }) });
+  const base = `http://127.0.0.1:${port}`;
+  const created = await waitFor(
+    () => `the router on ${port} to pass POST /v1/items on; output: ${router.output()}`,
+    async () => {
+      const res = await fetch(`${base}/v1/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"lamp"}' });
+      return res.status === 201 ? ((await res.json()) as { result: { id: string } }) : undefined;
+    },
+    15_000,
+    200,
+  );
+  const byRoute = (await (await fetch(`${base}/v1/items/${created.result.id}`)).json()) as { result: { servedBy: string } };
+  assert.equal(byRoute.result.servedBy, items.match[1]);
+  const byName = await fetch(`${base}/items/v1/items/${created.result.id}`);
+  assert.equal(byName.status, 200);
+  const routes = (await (await fetch(`${base}/v1/router/list/routes`)).json()) as { result: Array<{ serviceName: string; routes: string[] }> };
+  assert.ok(JSON.stringify(routes.result).includes('/v1/items/:id'), JSON.stringify(routes.result));
+  assert.equal(await stopGracefully(router), 0, router.output());
+  assert.equal(await stopGracefully(items.p), 0, items.p.output());
 });
 
 test('queued orders wait for the worker, which marks each done or failed', async () => {

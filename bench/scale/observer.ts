@@ -32,10 +32,12 @@ async function main(): Promise<void> {
   const config = { ...defaults, hydra: { ...defaults.hydra, serviceIP: '127.0.0.1', servicePort: 0, redis: { url: redisUrl } } };
   const router = await Router.start(config, { env: {}, logger: pino({ level: 'silent' }) });
 
-  function look(via: 'event' | 'poll' | 'watch'): void {
+  // getServicePresence is awaited: it returns the list on one registry build and a promise of it on another.
+  async function look(via: 'event' | 'poll' | 'watch'): Promise<void> {
     for (const [key, w] of watches) {
-      const present = router.hydra.getServicePresence(w.svc).some((i) => i.instanceID === w.id);
-      if (present === w.present) continue;
+      const present = (await router.hydra.getServicePresence(w.svc)).some((i) => i.instanceID === w.id);
+      // Looked at after the await: a concurrent look may have reported the change already.
+      if (present === w.present || watches.get(key) !== w) continue;
       w.present = present;
       emit(present ? 'seen' : 'gone', { key, t: wallMs(), via });
     }
@@ -43,13 +45,13 @@ async function main(): Promise<void> {
 
   // Membership events by name only: a registry build that emits others is still observed by the poll.
   const events = router.hydra.discovery as unknown as EventEmitter;
-  for (const name of ['up', 'down']) events.on(name, () => look('event'));
+  for (const name of ['up', 'down']) events.on(name, () => void look('event'));
 
   const emit = serve({
     watch(a) {
       watches.set(String(a.key), { svc: String(a.svc), id: String(a.id), present: false });
-      poller ??= setInterval(() => look('poll'), OBSERVER_POLL_MS);
-      look('watch');
+      poller ??= setInterval(() => void look('poll'), OBSERVER_POLL_MS);
+      void look('watch');
       return true;
     },
     unwatch(a) {

@@ -7,7 +7,7 @@
 import type { RedisClient } from './redis.js';
 import type { Discovery } from './discovery.js';
 import type { Logger } from './logger.js';
-import { channels } from './keys.js';
+import { channels, isInstanceId } from './keys.js';
 import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseMessage, parseRoute, sign, toShortJSON, verify, type MessageDefaults, type ParsedRoute, type UMFInput, type UMFMessage } from './umf.js';
 import { timerMs } from './timer.js';
@@ -150,10 +150,12 @@ export class Messenger {
    * Publishes the message's short form; resolves with the message. A plain promise
    * chain: it runs once per message sent, and async frames here cost a sender.
    */
-  private publish(channel: string, message: UMFMessage): Promise<UMFMessage> {
+  /** `unheard` (when given) is the error if PUBLISH reached no subscriber. */
+  private publish(channel: string, message: UMFMessage, unheard?: HydraError): Promise<UMFMessage> {
     if (!this.redis.isReady) return this.failed(message, new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
     return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(
-      () => {
+      (receivers) => {
+        if (unheard && Number(receivers) === 0) return this.failed(message, unheard);
         this.counts.add('sent', message.type);
         return message;
       },
@@ -181,14 +183,23 @@ export class Messenger {
     return endWhenSent(this.deliver(prepared.message), prepared.span);
   }
 
+  /** To the instance named in the route, or the next present one of its service. */
   private deliver(message: UMFMessage): Promise<UMFMessage> {
-    let channel: string;
+    let route: ParsedRoute;
     try {
-      channel = this.directChannel(this.route(message.to));
+      route = this.route(message.to);
     } catch (err) {
       return this.failed(message, err);
     }
-    return this.publish(channel, message);
+    const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
+    if (target) return this.publish(channels.instance(route.serviceName, target.instanceID), message);
+    const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;
+    const unavailable = new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${what}`);
+    // A named instance the live view does not hold yet: one that registered a moment ago,
+    // such as a requester waiting for this very reply. Its channel follows from the route,
+    // so the message goes there, and PUBLISH says whether anyone listens.
+    if (isInstanceId(route.instance)) return this.publish(channels.instance(route.serviceName, route.instance), message, unavailable);
+    return this.failed(message, unavailable);
   }
 
   /** parseRoute, remembering the last route: a sender mostly sends to one place after another. */
@@ -198,16 +209,6 @@ export class Messenger {
       this.lastTo = to;
     }
     return this.lastRoute!;
-  }
-
-  /** The channel of the instance named in the route, or of the next present one of its service. */
-  private directChannel(route: ParsedRoute): string {
-    const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
-    if (!target) {
-      const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;
-      throw new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${what}`);
-    }
-    return channels.instance(route.serviceName, target.instanceID);
   }
 
   /** Sends to every instance of the service named in `to`. */

@@ -5,6 +5,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import express from 'express';
 import { keys } from '@hydra-ts/core';
@@ -150,4 +152,14 @@ test('a servicePort in use fails init, naming the port, and leaves nothing regis
   cfg.hydra.servicePort = taken.servicePort;
   await assert.rejects(he.init(cfg, '1.0.0', () => {}), new RegExp(`cannot listen on hydra.servicePort ${taken.servicePort}: .*EADDRINUSE`));
   assert.deepEqual(await redis.keys('hydra:service:second-svc:*'), []);
+});
+
+test('require() and an ESM default import give the one HydraExpress, on the Hydra require(\'@hydra-ts/hydra\') gives', () => {
+  const pkg = join(__dirname, '..', '..');
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import he from '@hydra-ts/hydra-express'; import { createRequire } from 'node:module'; const require = createRequire('${pkg}/'); console.log(JSON.stringify({ same: he === require('@hydra-ts/hydra-express'), hydra: he.getHydra() === require('@hydra-ts/hydra'), plugin: typeof require('@hydra-ts/hydra-express/plugin').prototype.setHydraExpress }));`],
+    { cwd: pkg, encoding: 'utf8' },
+  );
+  assert.deepEqual(JSON.parse(out), { same: true, hydra: true, plugin: 'function' });
 });
