@@ -5,13 +5,13 @@
  * (membership.ts), which hydra-ts views follow.
  *
  * The heartbeat is one EXPIRE of the presence key a second: no notification, no
- * announcement, nothing sent to anyone. Every fifth beat rewrites the rest (the nodes
+ * announcement, nothing sent to anyone. Every tenth beat rewrites the rest (the nodes
  * entry, health, service record, routes, the index entry), so keys someone deleted are
- * whole again within five seconds, and takes this instance's turn at the cluster's
+ * whole again within ten seconds, and takes this instance's turn at the cluster's
  * chores (sweep, scan for Hydra peers, prune). A presence found gone (a FLUSHDB, a
  * restarted Redis, or this process stalled past the TTL) means a full join at once.
  */
-import { hostname } from 'node:os';
+import { hostname as osHostname } from 'node:os';
 import type { RedisClient } from './redis.js';
 import { keys, channels, deadlineMember } from './keys.js';
 import { createMessage, toShort } from './umf.js';
@@ -46,7 +46,7 @@ export interface NodeEntry {
   version: string;
   /** The instance id (32 hex characters). */
   instanceID: string;
-  /** When the entry was last written (ISO 8601; every fifth heartbeat). */
+  /** When the entry was last written (ISO 8601; every tenth heartbeat). */
   updatedOn: string;
   /** The instance's process id. */
   processID: number;
@@ -76,20 +76,30 @@ export interface InstanceInfo {
   port: number;
 }
 
-/** The health document an instance writes every fifth heartbeat (Hydra's fields: memory, uptime, platform, ...). */
+/** The host's name, read once (as Hydra does): nodes entries and health carry it. */
+const hostname = osHostname();
+
+/**
+ * process.memoryUsage() reads the whole process's figures (and costs tens of microseconds):
+ * sampled at most once a second, however many instances the process holds.
+ */
+let memorySample = { at: 0, usage: process.memoryUsage() };
+
+/** The health document an instance writes every tenth heartbeat (Hydra's fields: memory, uptime, platform, ...). */
 export function healthDocument(info: InstanceInfo): Record<string, unknown> {
   const now = new Date().toISOString();
+  if (Date.now() - memorySample.at >= 1000) memorySample = { at: Date.now(), usage: process.memoryUsage() };
   return {
     updatedOn: now,
     serviceName: info.serviceName,
     instanceID: info.instanceId,
-    hostName: hostname(),
+    hostName: hostname,
     sampledOn: now,
     processID: process.pid,
     architecture: process.arch,
     platform: process.platform,
     nodeVersion: process.version,
-    memory: process.memoryUsage(),
+    memory: memorySample.usage,
     uptimeSeconds: process.uptime(),
   };
 }
@@ -161,7 +171,7 @@ export class Registration {
       processID: process.pid,
       ip: i.ip,
       port: i.port,
-      hostName: hostname(),
+      hostName: hostname,
     };
   }
 
@@ -252,7 +262,7 @@ export class Registration {
   }
 
   /**
-   * Every fifth beat, in one round trip: the nodes entry (updatedOn), health, service
+   * Every tenth beat, in one round trip: the nodes entry (updatedOn), health, service
    * record, routes and index entry are rewritten (NX for the deadline: the sweeper owns
    * its score), and the index's size is read for the sweep chance. Then this instance
    * takes its turn at the scan for Hydra peers and the prune.
