@@ -17,6 +17,7 @@ import { keys, channels, deadlineMember } from './keys.js';
 import { createMessage, toShort } from './umf.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
+import { MultiErrorReply } from 'redis';
 import { isWrongType, reportWrongType, type SkippedKeyHandler } from './wrong-type.js';
 import { readNodesHash } from './registry-reads.js';
 import { upText, downText } from './membership.js';
@@ -141,7 +142,7 @@ export class Registration {
   /** A beat still waiting for Redis: the next one is skipped rather than queued behind it. */
   private beating = false;
   private lastPruneBid = 0;
-  /** This beat's chance to bid for the sweep: until the index's size is known, every beat bids. */
+  /** This beat's chance to bid for the sweep (learnIndexSize), from the index's size at the join and every refresh. */
   private sweepChance = 1;
   /**
    * The heartbeat's commands skip node-redis's per-command timeout: its AbortSignal timer
@@ -217,7 +218,8 @@ export class Registration {
       .zAdd(keys.deadlines(), { score: 0, value: this.member })
       .sAdd(keys.instancesOf(i.serviceName), i.instanceId);
     if (this.routes.length) tx.del(keys.routes(i.serviceName)).sAdd(keys.routes(i.serviceName), this.routes);
-    await this.transaction(() => tx.publish(channels.changes(), up).publish(channels.changesOf(i.serviceName), up).exec());
+    const replies = await this.transaction(() => tx.publish(channels.changes(), up).publish(channels.changesOf(i.serviceName), up).zCard(keys.deadlines()).exec());
+    this.learnIndexSize(replies.at(-1));
   }
 
   private async beat(): Promise<void> {
@@ -279,7 +281,7 @@ export class Registration {
       r.sAdd(keys.instancesOf(i.serviceName), i.instanceId),
       ...(this.routes.length ? [r.sAdd(keys.routes(i.serviceName), this.routes)] : []),
     ]);
-    if (typeof size === 'number') this.sweepChance = Math.min(1, SWEEPS_PER_S / Math.max(1, size));
+    this.learnIndexSize(size);
     if (!this.active) return;
     await scanForPeersIfDue(this.redis, this.onSkippedKey);
     await this.pruneIfDue();
@@ -308,13 +310,19 @@ export class Registration {
   }
 
   /** Runs the join's transaction; see pipelined() for keys of another type. */
-  private async transaction(run: () => Promise<unknown[]>): Promise<void> {
+  private async transaction(run: () => Promise<unknown[]>): Promise<unknown[]> {
     try {
-      await run();
+      return await run();
     } catch (err) {
       if (!isWrongType(err)) throw err;
       await this.reportWrongTypes();
+      return err instanceof MultiErrorReply ? err.replies : [];
     }
+  }
+
+  /** A chance of SWEEPS_PER_S in the index's size (see renewPresence). */
+  private learnIndexSize(size: unknown): void {
+    if (typeof size === 'number') this.sweepChance = Math.min(1, SWEEPS_PER_S / Math.max(1, size));
   }
 
   private async reportWrongTypes(): Promise<void> {
