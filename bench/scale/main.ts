@@ -35,6 +35,8 @@
  *   BENCH_SCALE_JOINS        joins timed (20)
  *   BENCH_SCALE_KILLS        SIGKILLed instances timed, killed together (5)
  *   BENCH_SCALE_OBSERVE_TIMEOUT_S  limit for one join or leave to be seen (15)
+ *   BENCH_SCALE_HOST_NODE_ARGS  node flags of the N instances' host processes, e.g.
+ *                            "--cpu-prof --cpu-prof-dir=/tmp/prof" (hosts then exit by themselves at the end of a run)
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -62,6 +64,7 @@ const CREATE_ATTEMPTS = num('BENCH_SCALE_CREATE_ATTEMPTS', 3);
 const JOINS = num('BENCH_SCALE_JOINS', 20);
 const KILLS = num('BENCH_SCALE_KILLS', 5);
 const OBSERVE_TIMEOUT_MS = num('BENCH_SCALE_OBSERVE_TIMEOUT_S', 15) * 1000;
+const HOST_NODE_ARGS = (process.env.BENCH_SCALE_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ROUTERS = 3;
 /** Consecutive joins not seen in time after which the rest are not tried. */
 const MAX_MISSED_JOINS = 3;
@@ -237,6 +240,9 @@ async function timeKills(impl: Impl, url: string, routers: Child[], children: Ch
   return lat;
 }
 
+/** The children running host.ts (N instances' hosts, the joiner, the victims). */
+const hostsOf = (children: Child[]) => children.filter((c) => c.script === HOST);
+
 /** One implementation at one N, on a redis-server of its own; every process it starts is killed before it returns. */
 async function run(impl: Impl, n: number): Promise<Result> {
   const result: Result = { impl, n };
@@ -246,7 +252,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
   try {
     redis = await connectRedis({ url: server.url }, quiet, 'bench');
     const hostCount = Math.ceil(n / PER_PROCESS);
-    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url], ['--expose-gc']));
+    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url], ['--expose-gc', ...HOST_NODE_ARGS]));
     children.push(...hosts);
     result.hostProcesses = hostCount;
     await Promise.all(hosts.map((h) => h.ready()));
@@ -312,6 +318,8 @@ async function run(impl: Impl, n: number): Promise<Result> {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${LABEL[impl]} N=${n}: ${result.error}`);
   } finally {
+    // With node flags given (a --cpu-prof), hosts exit by themselves first, so that node writes what they ask for.
+    if (HOST_NODE_ARGS.length) await Promise.all(hostsOf(children).map((c) => c.exit(10_000)));
     await Promise.all(children.map((c) => c.kill()));
     if (redis) await closeRedis(redis).catch(() => undefined);
     await stop(server.child, 'SIGKILL');
@@ -450,7 +458,7 @@ function report(results: Result[]): void {
 
 function gitHead(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';
   }
