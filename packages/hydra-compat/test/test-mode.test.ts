@@ -8,6 +8,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, quietLogger, waitFor } from '@hydra-ts/testing';
 import { Hydra } from '../src/hydra.js';
@@ -80,3 +82,19 @@ test('require() and an ESM default import both give the one shared Hydra instanc
   assert.deepEqual(JSON.parse(out), { same: true, init: 'function', id: 'not set', plugin: 'function', helper: 'function' });
 });
 
+test('two installed copies of the package (an npm alias beside @hydra-ts/hydra-express\'s own dependency) hand out the one instance', () => {
+  const pkg = join(__dirname, '..', '..');
+  const copy = mkdtempSync(join(tmpdir(), 'hydra-compat-copy-'));
+  try {
+    cpSync(join(pkg, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(pkg, 'package.json'), join(copy, 'package.json'));
+    const out = execFileSync(process.execPath, ['-e', `const a = require(${JSON.stringify(pkg)}); const b = require(${JSON.stringify(copy)}); console.log(JSON.stringify({ twoFiles: require.resolve(${JSON.stringify(pkg)}) !== require.resolve(${JSON.stringify(copy)}), same: a === b }));`], {
+      encoding: 'utf8',
+      // The copy finds its dependencies where an installed one would: in a node_modules up the tree.
+      env: { ...process.env, NODE_PATH: join(pkg, '..', '..', 'node_modules') },
+    });
+    assert.deepEqual(JSON.parse(out), { twoFiles: true, same: true });
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
