@@ -9,8 +9,8 @@
  * services are registered from as few host processes as the per-process knob
  * gives (host.ts). After a settle time, a window measures Redis CPU (from
  * /proc/<pid>/stat), Redis commands/s (INFO commandstats, the bench's own INFO
- * calls left out), Redis output bytes/s (INFO total_net_output_bytes, the bench's
- * own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
+ * calls left out; error replies from INFO errorstats in the details), Redis output
+ * bytes/s (INFO total_net_output_bytes, the bench's own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
  * per instance (from ready, before any instance, to after the window, a full GC
  * before each reading; so it includes the code the first instance loads). Then 3 real routers are started (observer.ts; after the window,
  * so their cost is not in it) and the bench times 20 joins (a new instance's
@@ -103,6 +103,8 @@ interface Result {
   redisCpuPct?: number;
   commandsPerS?: number;
   topCommands?: string;
+  /** Error replies per second in the window, by prefix. */
+  errorReplies?: string;
   outputBytesPerS?: number;
   clientsCpuPct?: number;
   hostProcesses?: number;
@@ -130,6 +132,8 @@ interface RedisSample {
   outputBytes: number;
   /** Calls per command (INFO commandstats), the bench's own INFO calls left out. */
   calls: Map<string, number>;
+  /** Error replies so far by prefix (INFO errorstats: NOSCRIPT, WRONGTYPE, ...). */
+  errors: Map<string, number>;
   /** Bytes of this sample's own INFO replies, which the next sample's output counter includes. */
   ownReplyBytes: number;
 }
@@ -140,12 +144,16 @@ async function sampleRedis(redis: RedisClient, pid: number): Promise<RedisSample
   const t = wallMs();
   const cpuS = cpuSeconds(pid);
   const commandstats = await redis.info('commandstats');
+  const errorstats = await redis.info('errorstats');
   const calls = new Map<string, number>();
   for (const [k, v] of infoFields(commandstats)) {
     const name = k.replace(/^cmdstat_/, '');
     if (k.startsWith('cmdstat_') && name !== 'info') calls.set(name, Number(/calls=(\d+)/.exec(v)?.[1] ?? 0));
   }
-  return { t, cpuS, outputBytes: Number(infoFields(stats).get('total_net_output_bytes')), calls, ownReplyBytes: replyBytes(stats) + replyBytes(commandstats) };
+  const errors = new Map<string, number>();
+  for (const [k, v] of infoFields(errorstats)) if (k.startsWith('errorstat_')) errors.set(k.replace(/^errorstat_/, ''), Number(/count=(\d+)/.exec(v)?.[1] ?? 0));
+  const ownReplyBytes = replyBytes(stats) + replyBytes(commandstats) + replyBytes(errorstats);
+  return { t, cpuS, outputBytes: Number(infoFields(stats).get('total_net_output_bytes')), calls, errors, ownReplyBytes };
 }
 
 /** Waits for `pending` (keys) to be reported by every one of `routers` as `event`; resolves key → latest report time. */
@@ -306,6 +314,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
     const perCommand = [...r1.calls].map(([name, calls]) => [name, (calls - (r0.calls.get(name) ?? 0)) / secs] as const).filter(([, rate]) => rate > 0);
     result.commandsPerS = perCommand.reduce((s, [, rate]) => s + rate, 0);
     result.topCommands = perCommand.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, rate]) => `${name} ${Math.round(rate)}/s`).join(', ');
+    result.errorReplies = [...r1.errors].map(([name, count]) => `${name} ${((count - (r0.errors.get(name) ?? 0)) / secs).toFixed(1)}/s`).filter((e) => !e.endsWith(' 0.0/s')).join(', ');
     result.rssKbPerInstance = (((await rss()) - rss0) * 1024) / n;
     log(`${LABEL[impl]} N=${n}: window done (Redis CPU ${result.redisCpuPct.toFixed(1)} %, clients ${result.clientsCpuPct.toFixed(1)} %); starting ${ROUTERS} routers`);
 
@@ -445,6 +454,7 @@ function report(results: Result[]): void {
       r.hostProcesses && `${r.hostProcesses} host process(es)`,
       r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`,
       r.topCommands && `busiest commands ${r.topCommands}`,
+      r.errorReplies && `error replies ${r.errorReplies}`,
       observations && `router observations made on a discovery event ${byEvent} of ${observations} (the rest by the ${OBSERVER_POLL_MS} ms poll)`,
       r.error && `stopped: ${r.error}`,
     ]
