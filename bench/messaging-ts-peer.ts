@@ -33,7 +33,7 @@ servePeer(
       }
       return { instanceID: h.instanceId };
     },
-    presence: ({ svc }) => hydra!.getServicePresence(String(svc)).length,
+    presence: async ({ svc }) => (await hydra!.getServicePresence(String(svc))).length,
     cpu: () => process.cpuUsage(),
     expect: ({ n, timeoutMs }) => counter.expect(Number(n), Number(timeoutMs)),
     oneway: ({ n, batch, payload, maxMs }) => sendOneWay(transport!, Number(n), Number(batch), String(payload), Number(maxMs)),

@@ -52,7 +52,7 @@ before(async () => {
   });
   peerId = started.instanceID;
   // Replies go to the sender's service: our live view must know the peer first.
-  await waitFor('hydra-ts to see the Hydra peer', () => ts.hydra.getServicePresence('hydra-peer').length === 1);
+  await waitFor('hydra-ts to see the Hydra peer', async () => (await ts.hydra.getServicePresence('hydra-peer')).length === 1);
 });
 
 after(async () => {
@@ -268,8 +268,8 @@ test('a hydra-ts service with umfSecret accepts Hydra-signed messages and skips 
 test('exact service names: hydra-ts "service" sees only itself, where Hydra\'s glob matches everyone', async () => {
   const named = await startTsService('service', DB);
   try {
-    await waitFor('hydra-ts to see the Hydra peer', () => named.hydra.getServicePresence('hydra-peer').length === 1);
-    assert.deepEqual(named.hydra.getServicePresence('service').map((i) => i.instanceID), [named.hydra.instanceId]);
+    await waitFor('hydra-ts to see the Hydra peer', async () => (await named.hydra.getServicePresence('hydra-peer')).length === 1);
+    assert.deepEqual((await named.hydra.getServicePresence('service')).map((i) => i.instanceID), [named.hydra.instanceId]);
     assert.deepEqual((await named.hydra.getServiceHealth('service')).map((h) => h.instanceID), [named.hydra.instanceId]);
     // Hydra's SCAN *:service:*:presence also matches every other service's keys: the
     // bug hydra-ts does not reproduce (this shows the test can tell the difference).

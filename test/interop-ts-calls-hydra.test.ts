@@ -46,7 +46,7 @@ before(async () => {
   hxId = hxStarted.instanceID;
   extraId = extraStarted.instanceID;
   ts = tsStarted;
-  await waitFor('hydra-ts to see both Hydra services', () => ts.hydra.getServicePresence('hx-svc').length === 1 && ts.hydra.getServicePresence('hx-svc-extra').length === 1);
+  await waitFor('hydra-ts to see both Hydra services', async () => (await ts.hydra.getServicePresence('hx-svc')).length === 1 && (await ts.hydra.getServicePresence('hx-svc-extra')).length === 1);
 });
 
 after(async () => {
@@ -55,8 +55,8 @@ after(async () => {
   await closeRedis(redis);
 });
 
-test('hydra-ts discovers the hydra-express instance with its address', () => {
-  const [instance] = ts.hydra.getServicePresence('hx-svc');
+test('hydra-ts discovers the hydra-express instance with its address', async () => {
+  const [instance] = (await ts.hydra.getServicePresence('hx-svc'));
   assert.equal(instance!.instanceID, hxId);
   assert.equal(instance!.serviceName, 'hx-svc');
   assert.equal(instance!.ip, '127.0.0.1');
@@ -190,8 +190,8 @@ test("a config stored by hydra-ts is read by Hydra's getConfig and started from 
     assert.equal(started.serviceName, 'hx-cfg');
     assert.deepEqual(started.config!.appSection, doc.appSection);
     assert.equal(started.config!.hydra.serviceDescription, 'stored by hydra-ts');
-    await waitFor('hydra-ts to see the Hydra service started from the stored config', () => ts.hydra.getServicePresence('hx-cfg').length === 1);
-    assert.equal(ts.hydra.getServicePresence('hx-cfg')[0]!.instanceID, started.instanceID);
+    await waitFor('hydra-ts to see the Hydra service started from the stored config', async () => (await ts.hydra.getServicePresence('hx-cfg')).length === 1);
+    assert.equal((await ts.hydra.getServicePresence('hx-cfg'))[0]!.instanceID, started.instanceID);
   } finally {
     await cfgPeer.stop();
   }
@@ -205,7 +205,7 @@ test("a message signed by hydra-ts verifies with Hydra's own HMAC computation, a
 
   const signer = await startTsService('ts-signer', DB, { umfSecret: secret });
   try {
-    await waitFor('the signer to see hx-svc', () => signer.hydra.getServicePresence('hx-svc').length === 1);
+    await waitFor('the signer to see hx-svc', async () => (await signer.hydra.getServicePresence('hx-svc')).length === 1);
     const sent = await signer.hydra.sendMessage({ to: 'hx-svc:/', body: { signed: 'over the wire' } });
     const received = await hx.waitForMessage((m) => m.mid === sent.mid);
     assert.equal(received.sig, sent.signature);
@@ -219,8 +219,8 @@ test("a message signed by hydra-ts verifies with Hydra's own HMAC computation, a
 });
 
 test('exact service names: hydra-ts asking for hx-svc never sees hx-svc-extra', async () => {
-  assert.deepEqual(ts.hydra.getServicePresence('hx-svc').map((i) => i.instanceID), [hxId]);
-  assert.deepEqual(ts.hydra.getServicePresence('hx-svc-extra').map((i) => i.instanceID), [extraId]);
+  assert.deepEqual((await ts.hydra.getServicePresence('hx-svc')).map((i) => i.instanceID), [hxId]);
+  assert.deepEqual((await ts.hydra.getServicePresence('hx-svc-extra')).map((i) => i.instanceID), [extraId]);
   assert.deepEqual((await ts.hydra.getServiceNodes('hx-svc')).map((n) => n.instanceID), [hxId]);
   for (const h of await ts.hydra.getServiceHealth('hx-svc')) assert.equal(h.instanceID, hxId);
   const sent = await ts.hydra.sendBroadcastMessage({ to: 'hx-svc:/', body: { only: 'hx-svc' } });

@@ -53,7 +53,7 @@ test('with no SDK, a traceparent that came with a POST is carried on by the mess
     const got: UMFMessage[] = [];
     sink.onMessage((m) => void got.push(m));
     await sink.registerService();
-    await waitFor('the relay to see the sink', () => relay.hydra.getServicePresence('pt-http-sink').length === 1);
+    await waitFor('the relay to see the sink', async () => (await relay.hydra.getServicePresence('pt-http-sink')).length === 1);
     const res = await fetch(`http://127.0.0.1:${relay.port}/v1/relay`, { method: 'POST', headers: { traceparent: INCOMING, 'content-type': 'application/json' }, body: '{"n":1}' });
     assert.equal(res.status, 200);
     const m = await waitFor('the message at the sink', () => got[0]);

@@ -74,7 +74,7 @@ before(async () => {
   hello = await createService(config('hello-service'), { logger: quietLogger, env: {}, routes: helloWithAsk(), drainTimeoutMs: 1000 });
   const routerPort = await freePort();
   router = await Router.start({ hydra: { serviceIP: '127.0.0.1', servicePort: routerPort, redis: { url: URL } } } as never, { logger: quietLogger, env: {} });
-  await waitFor('the router to see hello-service', () => router.hydra.getServicePresence('hello-service').length === 1);
+  await waitFor('the router to see hello-service', () => router.hydra.discovery.instances('hello-service').length === 1);
   if (haproxyInstalled()) {
     balancerPort = await freePort();
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig('127.0.0.1', balancerPort, [{ name: 'router1', host: '127.0.0.1', port: routerPort }]));
@@ -161,7 +161,7 @@ test('a hot-potato game is one trace with a span per pass', async () => {
   try {
     const hpp = { countdownSeconds: 0, gameSeconds: 2, passDelayMinMs: 50, passDelayMaxMs: 150, graceMs: 1000 };
     for (let i = 0; i < 5; i++) players.push(await createHppService(config('hpp-service', { hpp }), quietLogger));
-    await waitFor('every player to see the four others', () => players.every((p) => p.service.hydra.getServicePresence('hpp-service').length === 5));
+    await waitFor('every player to see the four others', async () => (await Promise.all(players.map((p) => p.service.hydra.getServicePresence('hpp-service')))).every((list) => list.length === 5));
     tracing.reset();
     const res = await request(`http://127.0.0.1:${router.port}/v1/hpp/startgame`, { headers: { traceparent: CLIENT_TRACEPARENT } });
     const game = (await res.body.json()) as { result: { gameLog: string[]; outcome: string } };
@@ -216,7 +216,7 @@ test('a Hydra peer in the middle passes the context on: its reply (sent through 
   const peer = HydraPeer.start('hydra-middle');
   await peer.call('init', { config: config('hydra-middle'), register: true });
   await peer.call('autoReply', { enabled: true });
-  await waitFor('hydra-ts to see the Hydra peer', () => hello.hydra.getServicePresence('hydra-middle').length === 1);
+  await waitFor('hydra-ts to see the Hydra peer', async () => (await hello.hydra.getServicePresence('hydra-middle')).length === 1);
   tracing.reset();
   // hello-service sends; the peer replies to `via`, echo-svc: the peer sits between two hydra-ts services.
   const sent = await hello.hydra.sendMessage({ to: 'hydra-middle:/', via: `${echo.instanceId}@echo-svc:/`, body: { cmd: 'echo' } });

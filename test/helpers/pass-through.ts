@@ -50,7 +50,7 @@ export async function passThrough(redisUrl: string): Promise<PassThroughResult> 
     });
     await relay.registerService();
     await sender.registerService();
-    await waitFor('the sender to see the relay, the relay the sink', () => sender.getServicePresence('pt-relay').length === 1 && relay.getServicePresence('pt-sink').length === 1);
+    await waitFor('the sender to see the relay, the relay the sink', async () => (await sender.getServicePresence('pt-relay')).length === 1 && (await relay.getServicePresence('pt-sink')).length === 1);
     await sender.sendMessage({ to: 'pt-relay:/', type: 'traced', headers: { traceparent: INCOMING }, body: {} });
     await sender.sendMessage({ to: 'pt-relay:/', type: 'plain', body: {} });
     await waitFor('the two relayed messages and the HTTP call', () => atSink.length === 2 && seenHeaders.length === 1);

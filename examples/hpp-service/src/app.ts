@@ -56,7 +56,11 @@ export async function createHppService(config: ConfigSource, logger: Logger): Pr
   let game: { player: Player; games: Games } | undefined;
   const service = await createService(config, {
     logger,
-    prepare: (hydra) => void (game = play(hydra, gameSettings(hydra.config))),
+    prepare: async (hydra) => {
+      game = play(hydra, gameSettings(hydra.config));
+      // Players pass potatoes to each other: the live view follows this service from now on.
+      await hydra.getServicePresence(hydra.serviceName);
+    },
     routes: hppRoutes(() => game!.games),
   });
   const { hydra } = service;

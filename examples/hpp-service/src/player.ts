@@ -34,9 +34,12 @@ export class Player {
     return this.hydra.serviceName;
   }
 
-  /** Live players other than this one (published players included: they share the presence keys). */
+  /**
+   * Live players other than this one (published players included: they share the presence
+   * keys), from the live view, which follows this service from the start (app.ts).
+   */
   otherPlayers(): string[] {
-    return this.hydra.getServicePresence(this.svc).map((i) => i.instanceID).filter((id) => id !== this.me);
+    return this.hydra.discovery.instances(this.svc).map((i) => i.instanceID).filter((id) => id !== this.me);
   }
 
   /** A potato arrived: announce it (or the loss, when it came too late) and hold it. */

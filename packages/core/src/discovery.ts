@@ -1,274 +1,124 @@
 /**
- * Who is alive. Reads follow docs/wire.md (an instance is alive while its presence key
- * exists; its address is its `hydra:service:nodes` entry) with exact matching of
- * service names. The live view (Discovery) keeps every service's instances in
- * memory and follows changes through Redis keyspace notifications, so asking
- * "who serves X" costs no round trip; the read* functions are one-shot reads
- * for tools such as the CLI.
+ * The live membership view: who serves what, from memory, so choosing an instance
+ * costs no round trip. It is loaded from hydra-ts's registry index and kept current
+ * by the join and leave announcements (membership.ts); a steady cluster sends it
+ * nothing. Two scopes:
+ * - `all` (routers, dashboards, the local cluster): every service, through one
+ *   channel. Such a view also takes turns at the cluster's chores, often enough that
+ *   the dead are announced within a quarter second of their presence expiring and
+ *   Hydra peers are adopted within a second of appearing.
+ * - `called` (services; the default): only the services this process sends to,
+ *   followed from the first send on, through one channel each. Its cost does not grow
+ *   with the size of the cluster, only with what it calls.
  */
 import { EventEmitter } from 'node:events';
 import type { RedisClient } from './redis.js';
-import { keys, patterns, parseInstanceKey, parseServiceKey, keyspaceChannel, keyFromKeyspaceChannel, assertServiceName } from './keys.js';
-import { readNodesHash, type NodeEntry } from './registry.js';
+import { keys, channels, patterns, deadlineMember } from './keys.js';
+import { parseNode, type Instance } from './registry-reads.js';
+import { parseChange, type Change, type DownReason } from './membership.js';
+import { sweep, SWEEP_LOCK_MS } from './registry-scripts.js';
+import { scanForPeersIfDue, adoptUnindexed, SCAN_LOCK_MS } from './peer-scan.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
-import { readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
+import { readOrSkip, type SkippedKeyHandler } from './wrong-type.js';
 
-const SCAN_COUNT = 1000;
-/** With keyspace events a full resync only repairs what pub/sub may have dropped. */
-const RESYNC_WITH_EVENTS_MS = 30_000;
-/** Without them (CONFIG SET refused, e.g. a managed Redis), polling is the only way. */
-const RESYNC_WITHOUT_EVENTS_MS = 1000;
+export type { DownReason } from './membership.js';
+
+/** Which services a view follows; see the module comment. */
+export type DiscoveryScope = 'all' | 'called';
+
+/** A full reload of the view repairs what pub/sub may have dropped. */
+const RESYNC_MS = 30_000;
 /**
- * After a reconnect, instances get one and a half heartbeats to rewrite presence (a
- * restarted Redis comes back empty) before a resync judges who is gone.
+ * After a reconnect, instances get one and a half heartbeats to notice their presence is
+ * gone and join again (a restarted Redis comes back empty) before a reload judges who is gone.
  */
 const RESYNC_AFTER_RECONNECT_MS = 1500;
-
-/** A present instance: its nodes entry, with the port as a number. */
-export interface Instance extends NodeEntry {
-  /** The port to call it on. */
-  port: number;
-}
-
-async function scanKeys(redis: RedisClient, match: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const batch of redis.scanIterator({ MATCH: match, COUNT: SCAN_COUNT })) found.push(...batch);
-  return found;
-}
-
-function parseNode(raw: string | null | undefined): Instance | undefined {
-  if (!raw) return undefined;
-  try {
-    const entry = JSON.parse(raw) as NodeEntry | null;
-    const port = Number(entry?.port);
-    // Anyone with access to Redis writes entries: one that names no service is no instance.
-    if (typeof entry?.instanceID !== 'string' || typeof entry.serviceName !== 'string' || !Number.isFinite(port)) return undefined;
-    return { ...entry, port };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The one-shot readers below skip a key of the wrong Redis type (a string where
- * the routes set belongs, say) and tell `onSkip` which it was; the rest is read.
- */
-
-/** Present instances of one service (exact name match), with their nodes entries. */
-export async function readPresence(redis: RedisClient, svc: string, onSkip?: SkippedKeyHandler): Promise<Instance[]> {
-  assertServiceName(svc);
-  const ids = (await scanKeys(redis, patterns.presenceOf(svc)))
-    .map((k) => parseInstanceKey(k, 'presence'))
-    .filter((p): p is { service: string; instanceId: string } => p !== null && p.service === svc)
-    .map((p) => p.instanceId);
-  if (ids.length === 0) return [];
-  const raw = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hmGet(keys.nodes(), ids), [], onSkip);
-  return raw.map((r) => parseNode(r)).filter((n): n is Instance => n !== undefined);
-}
-
-/** A registered service, from `hydra:service:<svc>:service`. */
-export interface ServiceRecord {
-  /** The service (from the key). */
-  serviceName: string;
-  /** Its serviceType, '' when none. */
-  type: string;
-  /** When an instance last registered it (ISO 8601), '' when unknown. */
-  registeredOn: string;
-}
-
-/** Every registered service (`hydra:service:<svc>:service`), alive or not. */
-export async function readServices(redis: RedisClient): Promise<ServiceRecord[]> {
-  const names = (await scanKeys(redis, patterns.allServices)).map((k) => parseServiceKey(k, 'service')).filter((s): s is string => s !== null);
-  if (names.length === 0) return [];
-  const values = await redis.mGet(names.map((n) => keys.service(n)));
-  const out: ServiceRecord[] = [];
-  // The name is the key's (validated); the stored document only adds type and date, and
-  // anyone with access to Redis may have written something else there.
-  values.forEach((v, i) => {
-    if (v === null) return;
-    let doc: Partial<Record<keyof ServiceRecord, unknown>> = {};
-    try {
-      const parsed: unknown = JSON.parse(v);
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) doc = parsed;
-    } catch {
-      // shown with its name only
-    }
-    const text = (x: unknown) => (typeof x === 'string' ? x : '');
-    out.push({ ...doc, serviceName: names[i]!, type: text(doc.type), registeredOn: text(doc.registeredOn) });
-  });
-  return out.sort((a, b) => a.serviceName.localeCompare(b.serviceName));
-}
-
-export interface NodeStatus extends Instance {
-  /** Seconds since the entry was last refreshed. */
-  elapsed: number;
-  /** True while the instance's presence key exists. */
-  alive: boolean;
-}
-
-/** Every nodes entry, each marked alive (presence exists) or not; unreadable entries are skipped. */
-export async function readNodes(redis: RedisClient, svc?: string, onSkip?: SkippedKeyHandler): Promise<NodeStatus[]> {
-  if (svc !== undefined) assertServiceName(svc);
-  const nodes = [...(await readNodesHash(redis, onSkip)).values()].map((raw) => parseNode(raw)).filter((n): n is Instance => n !== undefined && (svc === undefined || n.serviceName === svc));
-  if (nodes.length === 0) return [];
-  const present = await Promise.all(nodes.map((n) => redis.exists(keys.presence(n.serviceName, n.instanceID))));
-  const now = Date.now();
-  return nodes.map((n, i) => ({ ...n, elapsed: Math.max(0, Math.round((now - Date.parse(n.updatedOn)) / 1000)), alive: present[i] === 1 }));
-}
-
-/** Routes per service: all services, or one (keyed by service name, so without a prototype). */
-export async function readRoutes(redis: RedisClient, svc?: string, onSkip?: SkippedKeyHandler): Promise<Record<string, string[]>> {
-  const names = svc !== undefined
-    ? (assertServiceName(svc), [svc])
-    : (await scanKeys(redis, patterns.allRoutes)).map((k) => parseServiceKey(k, 'service:routes')).filter((s): s is string => s !== null);
-  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
-  for (const name of names.sort()) {
-    const key = keys.routes(name);
-    const routes = await readOrSkip(redis, key, 'set', () => redis.sMembers(key), null, onSkip);
-    if (routes) out[name] = routes.sort();
-  }
-  return out;
-}
-
-/** Health documents of a service's instances (exact name match). */
-export async function readHealth(redis: RedisClient, svc: string): Promise<Record<string, unknown>[]> {
-  assertServiceName(svc);
-  const healthKeys = (await scanKeys(redis, patterns.healthOf(svc))).filter((k) => parseInstanceKey(k, 'health')?.service === svc);
-  if (healthKeys.length === 0) return [];
-  const values = await redis.mGet(healthKeys);
-  return values.flatMap((v) => {
-    try {
-      return v ? [JSON.parse(v) as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** The health log of every instance of a service, newest first per instance. */
-export async function readHealthLog(
-  redis: RedisClient,
-  svc: string,
-  onSkip?: SkippedKeyHandler,
-): Promise<
-  Array<{
-    /** The instance the log is of. */
-    instanceId: string;
-    /** Its entries `{ts, serviceName, type, processID, msg}`, newest first. */
-    entries: Record<string, unknown>[];
-  }>
-> {
-  assertServiceName(svc);
-  const logKeys = (await scanKeys(redis, patterns.healthLogOf(svc))).filter((k) => parseInstanceKey(k, 'health:log')?.service === svc);
-  const out = [];
-  for (const key of logKeys.sort()) {
-    const stored = await readOrSkip(redis, key, 'list', () => redis.lRange(key, 0, -1), null, onSkip);
-    if (!stored) continue;
-    const entries = stored.flatMap((e) => {
-      try {
-        return [JSON.parse(e) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
-    out.push({ instanceId: parseInstanceKey(key, 'health:log')!.instanceId, entries });
-  }
-  return out;
-}
-
-/**
- * Turns on the keyspace events discovery needs (generic, string, expired) without
- * dropping flags already set. Returns false when the server refuses CONFIG.
- */
-export async function enableKeyspaceEvents(redis: RedisClient, logger: Logger): Promise<boolean> {
-  try {
-    const current = (await redis.configGet('notify-keyspace-events'))['notify-keyspace-events'] ?? '';
-    const needed = ['K', 'g', '$', 'x'];
-    const has = (f: string) => current.includes(f) || (current.includes('A') && f !== 'K');
-    if (needed.every(has)) return true;
-    const flags = [...new Set([...current.split(''), ...needed])].join('');
-    await redis.configSet('notify-keyspace-events', flags);
-    return true;
-  } catch (err) {
-    logger.warn({ err: errorMessage(err) }, 'cannot enable Redis keyspace notifications; discovery falls back to polling every second');
-    return false;
-  }
-}
-
-/**
- * Why an instance left: `removed` = its presence was deleted (a graceful stop: it may
- * still be finishing requests it took); `expired` = its presence ran out (no heartbeat for
- * 3 s: the process is dead, hung or cut off); `resync` = found missing by a full read
- * (either of the two, told apart only by keyspace events).
- */
-export type DownReason = 'removed' | 'expired' | 'resync';
+/** A `called` view follows at most this many services; the least recently followed goes first. */
+export const MAX_CALLED_SERVICES = 1000;
 
 type DiscoveryEvents = {
   up: [instance: Instance];
   down: [instance: Instance, reason: DownReason];
 };
 
-/**
- * The live membership view. Emits 'up' and 'down' as instances appear and vanish.
- */
+/** The live membership view; see the module comment. Emits `up` and `down` as instances join and leave. */
 export class Discovery extends EventEmitter<DiscoveryEvents> {
   private readonly services = new Map<string, Map<string, Instance>>();
   private readonly cursors = new Map<string, number>();
-  /** When each instance was last added: a resync does not drop one added while it was scanning. */
+  /** `called` scope: each followed service, with its first load (settled once loaded). */
+  private readonly followed = new Map<string, Promise<void>>();
+  private readonly loaded = new Set<string>();
+  /** When each instance was last added: a reload does not drop one added while it was reading. */
   private readonly addedAt = new Map<string, number>();
-  private resyncTimer?: NodeJS.Timeout;
+  private timers: NodeJS.Timeout[] = [];
   private reconnectTimer?: NodeJS.Timeout;
-  private events = false;
   private syncing?: Promise<void>;
-  private readonly skipped: SkippedKeyWarnings;
+  private readonly onChangeText = (text: string) => this.apply(parseChange(text));
 
   constructor(
     private readonly redis: RedisClient,
     private readonly subscriber: RedisClient,
-    private readonly db: number,
     private readonly logger: Logger,
+    private readonly onSkippedKey: SkippedKeyHandler,
+    readonly scope: DiscoveryScope = 'called',
   ) {
     super();
-    this.skipped = new SkippedKeyWarnings(logger);
   }
 
-  /** Turns on keyspace events (or falls back to polling), subscribes, and reads every presence once. */
+  /** Subscribes, loads the view, and (for an `all` view) starts taking turns at the cluster's chores. */
   async start(): Promise<void> {
-    const events = (this.events = await enableKeyspaceEvents(this.redis, this.logger));
-    if (events) {
-      await this.subscriber.pSubscribe(keyspaceChannel(this.db, patterns.allPresence), (event, channel) => this.onKeyspace(event, channel));
+    const every = (ms: number, run: () => Promise<unknown>) => {
+      const t = setInterval(() => void run().catch((err) => this.logger.debug({ err: errorMessage(err) }, 'registry chore failed; will retry')), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    if (this.scope === 'all') {
+      await this.subscriber.subscribe(channels.changes(), this.onChangeText);
+      await this.scanForPeers();
+      every(SWEEP_LOCK_MS, () => sweep(this.redis));
+      every(SCAN_LOCK_MS, () => this.scanForPeers());
     }
     await this.resync();
-    this.resyncTimer = setInterval(() => void this.resync(), events ? RESYNC_WITH_EVENTS_MS : RESYNC_WITHOUT_EVENTS_MS);
-    this.resyncTimer.unref();
+    every(RESYNC_MS, () => this.resync());
   }
 
-  /** Stops the resync timers (the subscriber connection belongs to the caller). */
+  /** Stops the timers (the subscriber connection belongs to the caller). */
   stop(): void {
-    clearInterval(this.resyncTimer);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     clearTimeout(this.reconnectTimer);
-    this.resyncTimer = undefined;
   }
 
-  /**
-   * After Redis came back. A restarted server has forgotten notify-keyspace-events
-   * (and its keys), so the events are turned on again and a resync follows once
-   * live instances have had time to rewrite their presence.
-   */
-  async reconnected(): Promise<void> {
-    if (this.events) await enableKeyspaceEvents(this.redis, this.logger);
+  /** After Redis came back: a reload once live instances have had time to join again. */
+  reconnected(): void {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => void this.resync(), RESYNC_AFTER_RECONNECT_MS);
     this.reconnectTimer.unref();
   }
 
-  /** Present instances of `svc`, from memory. */
+  /**
+   * Makes sure `svc` is followed and loaded. Returns undefined when it already is (the
+   * common case: no await on the send path), else a promise settled once it is loaded.
+   * Always undefined for an `all` view.
+   */
+  ready(svc: string): Promise<void> | undefined {
+    if (this.scope === 'all' || this.loaded.has(svc)) return undefined;
+    let following = this.followed.get(svc);
+    if (!following) {
+      following = this.follow(svc);
+      this.followed.set(svc, following);
+      if (this.followed.size > MAX_CALLED_SERVICES) this.unfollow(this.followed.keys().next().value!);
+    }
+    return following;
+  }
+
+  /** Present instances of `svc`, from memory (for a `called` view: once `ready(svc)` has settled). */
   instances(svc: string): Instance[] {
     return [...(this.services.get(svc)?.values() ?? [])];
   }
 
-  /** Names of services with at least one present instance. */
+  /** Names of services with at least one present instance (of those this view follows). */
   liveServices(): string[] {
     return [...this.services.entries()].filter(([, m]) => m.size > 0).map(([s]) => s).sort();
   }
@@ -287,59 +137,115 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     return list[n % list.length];
   }
 
-  /** Re-reads all presence (at start, after a reconnect, and now and then as a repair). */
+  /** Reloads the view from the index (at start, after a reconnect, and every 30 s as a repair). */
   resync(): Promise<void> {
-    this.syncing ??= this.readAll().finally(() => (this.syncing = undefined));
+    this.syncing ??= this.reloadAll().finally(() => (this.syncing = undefined));
     return this.syncing;
   }
 
-  private async readAll(): Promise<void> {
+  private async scanForPeers(): Promise<void> {
+    await scanForPeersIfDue(this.redis, this.onSkippedKey);
+  }
+
+  /**
+   * Subscribes first, then loads, so no join between the two is missed. A service the
+   * index does not know may be served by Hydra peers only: they are looked for once.
+   */
+  private async follow(svc: string): Promise<void> {
+    try {
+      await this.subscriber.subscribe(channels.changesOf(svc), this.onChangeText);
+      const found = await this.load(svc);
+      if (found === 0 && (await adoptUnindexed(this.redis, patterns.presenceOf(svc), this.onSkippedKey)) > 0) await this.load(svc);
+      this.loaded.add(svc);
+    } catch (err) {
+      // Not loaded: the next ready(svc) tries again.
+      this.followed.delete(svc);
+      this.logger.warn({ err: errorMessage(err), service: svc }, 'could not load the instances of a service');
+    }
+  }
+
+  private unfollow(svc: string): void {
+    this.followed.delete(svc);
+    this.loaded.delete(svc);
+    void this.subscriber.unsubscribe(channels.changesOf(svc), this.onChangeText).catch(() => undefined);
+    for (const id of [...(this.services.get(svc)?.keys() ?? [])]) this.addedAt.delete(id);
+    this.services.delete(svc);
+    this.cursors.delete(svc);
+  }
+
+  /** Loads one service's indexed instances whose presence exists; returns how many. */
+  private async load(svc: string): Promise<number> {
+    const ids = await readOrSkip(this.redis, keys.instancesOf(svc), 'set', () => this.redis.sMembers(keys.instancesOf(svc)), [], this.onSkippedKey);
+    const nodes = (await this.presentNodes(ids.map((id) => ({ svc, id })))) ?? [];
+    for (const node of nodes) this.add(node);
+    return nodes.length;
+  }
+
+  /** The nodes entries of those of `members` whose presence key exists; null when the nodes hash is unreadable. */
+  private async presentNodes(members: Array<{ svc: string; id: string }>): Promise<Instance[] | null> {
+    if (members.length === 0) return [];
+    const [present, entries] = await Promise.all([
+      Promise.all(members.map((m) => this.redis.exists(keys.presence(m.svc, m.id)))),
+      readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hmGet(keys.nodes(), members.map((m) => m.id)), null, this.onSkippedKey),
+    ]);
+    if (entries === null) return null;
+    return members.flatMap((m, i) => {
+      const node = present[i] === 1 ? parseNode(entries[i]) : undefined;
+      return node && node.serviceName === m.svc && node.instanceID === m.id ? [node] : [];
+    });
+  }
+
+  private async reloadAll(): Promise<void> {
     if (!this.redis.isReady) return;
     const started = Date.now();
     try {
-      const found = (await scanKeys(this.redis, patterns.allPresence)).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
-      const ids = found.map((p) => p.instanceId);
-      const entries = found.length ? await readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hmGet(keys.nodes(), ids), null, this.skipped.handler) : [];
+      const found = await this.readView();
       // No addresses to be had: keep the view as it is rather than judge everyone gone.
-      if (entries === null) return;
+      if (found === null) return;
       const seen = new Set<string>();
-      found.forEach((p, i) => {
-        const node = parseNode(entries[i]);
-        if (!node) return;
-        seen.add(p.instanceId);
-        this.add(p.service, node);
-      });
-      for (const [, members] of this.services) {
+      for (const node of found) {
+        seen.add(deadlineMember(node.serviceName, node.instanceID));
+        this.add(node);
+      }
+      for (const [svc, members] of this.services) {
         for (const inst of [...members.values()]) {
-          if (!seen.has(inst.instanceID) && (this.addedAt.get(inst.instanceID) ?? 0) < started) this.remove(inst.serviceName, inst.instanceID, 'resync');
+          if (!seen.has(deadlineMember(svc, inst.instanceID)) && (this.addedAt.get(inst.instanceID) ?? 0) < started) this.remove(svc, inst.instanceID, 'resync');
         }
       }
     } catch (err) {
-      this.logger.warn({ err: errorMessage(err) }, 'discovery resync failed; will retry');
+      this.logger.warn({ err: errorMessage(err) }, 'discovery reload failed; will retry');
     }
   }
 
-  private onKeyspace(event: string, channel: string): void {
-    const parsed = parseInstanceKey(keyFromKeyspaceChannel(channel), 'presence');
-    if (!parsed) return;
-    if (event === 'set') {
-      if (!this.get(parsed.service, parsed.instanceId)) void this.fetch(parsed.service, parsed.instanceId);
-    } else if (event === 'del' || event === 'expired') {
-      this.remove(parsed.service, parsed.instanceId, event === 'del' ? 'removed' : 'expired');
+  /** Everything this view follows, read from the index; null when the index or the nodes hash is unreadable. */
+  private async readView(): Promise<Instance[] | null> {
+    if (this.scope === 'all') {
+      const members = await readOrSkip(this.redis, keys.deadlines(), 'zset', () => this.redis.zRange(keys.deadlines(), 0, -1), null, this.onSkippedKey);
+      if (members === null) return null;
+      return this.presentNodes(members.flatMap((m) => {
+        const at = m.indexOf(':');
+        return at > 0 ? [{ svc: m.slice(0, at), id: m.slice(at + 1) }] : [];
+      }));
+    }
+    const members: Array<{ svc: string; id: string }> = [];
+    for (const svc of this.loaded) {
+      const ids = await readOrSkip(this.redis, keys.instancesOf(svc), 'set', () => this.redis.sMembers(keys.instancesOf(svc)), [], this.onSkippedKey);
+      members.push(...ids.map((id) => ({ svc, id })));
+    }
+    return this.presentNodes(members);
+  }
+
+  private apply(change: Change | null): void {
+    if (!change) return;
+    if (change.op === 'up') {
+      if (this.scope === 'all' || this.followed.has(change.node.serviceName)) this.add(change.node);
+    } else {
+      this.remove(change.service, change.id, change.reason);
     }
   }
 
-  private async fetch(svc: string, id: string): Promise<void> {
-    try {
-      const node = parseNode(await readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hGet(keys.nodes(), id), null, this.skipped.handler));
-      // No entry yet: the instance's next heartbeat (1 s) brings another 'set'.
-      if (node && node.serviceName === svc) this.add(svc, node);
-    } catch (err) {
-      this.logger.debug({ err: errorMessage(err), svc, id }, 'could not read nodes entry');
-    }
-  }
-
-  private add(svc: string, node: Instance): void {
+  private add(node: Instance): void {
+    const svc = node.serviceName;
     let members = this.services.get(svc);
     if (!members) this.services.set(svc, (members = new Map()));
     if (members.has(node.instanceID)) return;

@@ -6,7 +6,8 @@
  * always Hydra's envelope.
  */
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import type { Discovery, Instance } from './discovery.js';
+import type { Discovery } from './discovery.js';
+import type { Instance } from './registry-reads.js';
 import { envelope, envelopeWithReason, type Envelope } from './envelope.js';
 import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
@@ -57,7 +58,7 @@ export interface ApiRequestOptions {
  * Where the client finds instances: a Discovery, or anything answering the same two
  * questions (the hydra compat package's test mode answers them for its one instance).
  */
-export type InstanceSource = Pick<Discovery, 'get' | 'pick'>;
+export type InstanceSource = Pick<Discovery, 'get' | 'pick' | 'ready'>;
 
 /**
  * HTTP calls to live instances over pooled keep-alive connections (Hydra's
@@ -122,6 +123,7 @@ export class ApiClient {
 
   /** Tries instances until one answers, or none may be tried (see the module comment). */
   private async attempts(route: ParsedRoute, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, asBytes: boolean, span?: Span): Promise<Envelope> {
+    await this.discovery.ready(route.serviceName);
     const tried = new Set<string>();
     let lastError = '';
     for (;;) {

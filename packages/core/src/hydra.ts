@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { loadConfig, type ConfigDocument, type ConfigSource } from './config.js';
-import { connectRedis, closeRedis, redisDatabase, type RedisClient } from './redis.js';
+import { connectRedis, closeRedis, type RedisClient } from './redis.js';
 import { defaultLogger, type Logger } from './logger.js';
 import { Registration, DEFAULT_PRUNE_AFTER_S, type InstanceInfo } from './registry.js';
-import { Discovery, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance } from './discovery.js';
+import { Discovery, type DiscoveryScope } from './discovery.js';
+import { readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance } from './registry-reads.js';
 import { Messenger, type MessageHandler } from './messaging.js';
 import { Queues, DEFAULT_VISIBILITY_TIMEOUT_MS, type QueuedMessage } from './queue.js';
 import { ApiClient, type ApiRequestOptions } from './http-client.js';
@@ -33,6 +34,11 @@ export interface HydraOptions {
   pruneNodesAfterS?: number;
   /** How long a taken queue message may stay in progress before it is redelivered. */
   queueVisibilityTimeoutMs?: number;
+  /**
+   * Which services the live view follows: `called` (default) only those this instance
+   * sends to, `all` every service (routers, dashboards). See Discovery.
+   */
+  discovery?: DiscoveryScope;
   /** Why an instance may not be called by makeAPIRequest (undefined = it may); see ApiClient. */
   upstreamRefusal?: (instance: Instance) => string | undefined;
   /** Lower-case hydra.serviceName as Hydra does instead of refusing capitals (see ValidateOptions). */
@@ -94,7 +100,7 @@ export class Hydra extends EventEmitter<{
     this.logger = logger.child({ service: this.serviceName, instance: this.instanceId });
     this.onSkippedKey = new SkippedKeyWarnings(this.logger).handler;
     this.tracer = new Tracer('@hydra-ts/core', instanceAttributes(this.serviceName, this.instanceId));
-    this.discovery = new Discovery(redis, subscriber, redisDatabase(config.hydra.redis), this.logger);
+    this.discovery = new Discovery(redis, subscriber, this.logger, this.onSkippedKey, options.discovery);
     this.messenger = new Messenger(redis, subscriber, this.discovery, { serviceName: this.serviceName, instanceId: this.instanceId }, this.logger, config.hydra.umfSecret, this.tracer, this.counts);
     this.messenger.onMessage((m) => void this.emit('message', m));
     this.queues = new Queues(redis, this.tracer);
@@ -176,7 +182,7 @@ export class Hydra extends EventEmitter<{
       ip,
       port,
     };
-    this.registration = new Registration(this.redis, info, this.logger, this.options.pruneNodesAfterS ?? DEFAULT_PRUNE_AFTER_S);
+    this.registration = new Registration(this.redis, info, this.logger, this.onSkippedKey, this.options.pruneNodesAfterS ?? DEFAULT_PRUNE_AFTER_S);
     await this.messenger.listen();
     await this.registration.register();
     const visibility = this.options.queueVisibilityTimeoutMs ?? DEFAULT_VISIBILITY_TIMEOUT_MS;
@@ -200,7 +206,7 @@ export class Hydra extends EventEmitter<{
   private async restore(): Promise<void> {
     try {
       await this.registration?.restore();
-      await this.discovery.reconnected();
+      this.discovery.reconnected();
       if (this.registration) this.logger.info('re-registered after Redis reconnect');
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 're-registration after reconnect failed; the heartbeat keeps trying');
@@ -305,8 +311,9 @@ export class Hydra extends EventEmitter<{
 
   // --- discovery -----------------------------------------------------------
 
-  /** The present instances of `serviceName`, from memory (no Redis round trip). */
-  getServicePresence(serviceName: string): Instance[] {
+  /** The present instances of a service (from memory once the service is followed). */
+  async getServicePresence(serviceName: string): Promise<Instance[]> {
+    await this.discovery.ready(serviceName);
     return this.discovery.instances(serviceName);
   }
 

@@ -8,9 +8,10 @@ export { parseJsonText, jsonDepth, assertJsonDepth, MAX_JSON_DEPTH } from './jso
 export { readJsonFile, MAX_JSON_FILE_BYTES } from './json-file.js';
 export * from './config-store.js';
 export { connectRedis, closeRedis, describeRedis, redisDatabase, type RedisClient } from './redis.js';
-export { Discovery, readPresence, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance, type NodeStatus, type ServiceRecord, type DownReason } from './discovery.js';
+export { Discovery, MAX_CALLED_SERVICES, type DiscoveryScope, type DownReason } from './discovery.js';
+export { readPresence, readServices, readNodes, readRoutes, readHealth, readHealthLog, type Instance, type NodeStatus, type ServiceRecord } from './registry-reads.js';
 export { isWrongType, readOrSkip, SkippedKeyWarnings, type SkippedKeyHandler, type KeyType } from './wrong-type.js';
-export { pruneNodes, healthDocument, type NodeEntry, type InstanceInfo, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, DEFAULT_PRUNE_AFTER_S } from './registry.js';
+export { pruneNodes, healthDocument, type NodeEntry, type InstanceInfo, HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S, DEFAULT_PRUNE_AFTER_S } from './registry.js';
 export { Queues, type QueuedMessage, DEFAULT_VISIBILITY_TIMEOUT_MS } from './queue.js';
 export { ApiClient, type ApiRequestOptions, type InstanceSource } from './http-client.js';
 export { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';

@@ -12,6 +12,11 @@ export const KEY_PREFIX = 'hydra:service';
 export const CHANNEL_PREFIX = `${KEY_PREFIX}:mc`;
 /** The hash of every instance's nodes entry. */
 export const NODES_KEY = `${KEY_PREFIX}:nodes`;
+/**
+ * hydra-ts's own registry index, beside Hydra's keys (which stay as Hydra wrote them):
+ * it lets discovery follow joins and leaves without watching every heartbeat.
+ */
+export const REGISTRY_PREFIX = 'hydra-ts:registry';
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 const INSTANCE_ID = /^[0-9a-f]{32}$/;
@@ -27,6 +32,11 @@ export function assertServiceName(name: unknown, field = 'serviceName'): asserts
       `${field} "${name}" is not a valid service name: use lower-case letters, digits, '.', '_' and '-' (no ':', '*', spaces or capitals)`,
     );
   }
+}
+
+/** Whether `name` follows the service name rule (no throw). */
+export function isServiceName(name: unknown): name is string {
+  return typeof name === 'string' && SERVICE_NAME.test(name);
 }
 
 /** Instance ids (and the router's WebSocket client ids, which share the form) are 32 lower-case hex characters. */
@@ -68,7 +78,28 @@ export const keys = {
    * let a WebSocket client resume its identity (any router, no state per client).
    */
   routerClientSecretKey: () => 'hydra-router:client-secret-key',
+  /**
+   * hydra-ts registry index: a sorted set of every known instance (member `svc:id`) scored
+   * by when its presence is due to expire (ms, Redis clock; 0 = look soon). The sweeper
+   * checks only the members that are due, so finding the dead costs O(deaths), not O(N).
+   */
+  deadlines: () => `${REGISTRY_PREFIX}:deadlines`,
+  /** hydra-ts registry index: the ids of a service's known instances (a set). */
+  instancesOf: (svc: string) => `${REGISTRY_PREFIX}:${svc}:instances`,
+  /** Held for a moment by whoever sweeps, so one process in the cluster sweeps at a time. */
+  sweepLock: () => `${REGISTRY_PREFIX}:sweep`,
+  /** Held by whoever scans for Hydra peers (who never announce themselves). */
+  scanLock: () => `${REGISTRY_PREFIX}:scan`,
+  /** What the last scan for Hydra peers saw: `<nodes hash length>:<ms>`. */
+  scanState: () => `${REGISTRY_PREFIX}:scan:state`,
+  /** Held for a minute by whoever prunes long-dead nodes entries. */
+  pruneLock: () => `${REGISTRY_PREFIX}:prune`,
 };
+
+/** The index member naming one instance: `svc:id` (service names hold no ':'). */
+export function deadlineMember(svc: string, id: string): string {
+  return `${svc}:${id}`;
+}
 
 /** SCAN patterns. Service names are validated, so they hold no glob characters. */
 export const patterns = {
@@ -92,6 +123,10 @@ export const channels = {
   service: (svc: string) => `${CHANNEL_PREFIX}:${svc}`,
   /** `hydra:service:mc:<svc>:<id>`: one instance listens. */
   instance: (svc: string, id: string) => `${CHANNEL_PREFIX}:${svc}:${id}`,
+  /** hydra-ts registry: every join and leave (watched by routers and other whole-cluster views). */
+  changes: () => `${REGISTRY_PREFIX}:changes`,
+  /** hydra-ts registry: joins and leaves of one service (watched by those who call it). */
+  changesOf: (svc: string) => `${REGISTRY_PREFIX}:changes:${svc}`,
 };
 
 /**
@@ -124,14 +159,4 @@ export function parseServiceKey(key: string, suffix: 'service' | 'service:routes
   if (!key.startsWith(head) || !key.endsWith(tail)) return null;
   const svc = key.slice(head.length, key.length - tail.length);
   return SERVICE_NAME.test(svc) ? svc : null;
-}
-
-/** The keyspace-notification channel (pattern) for keys matching `keyPattern` in database `db`. */
-export function keyspaceChannel(db: number, keyPattern: string): string {
-  return `__keyspace@${db}__:${keyPattern}`;
-}
-
-/** The key a keyspace-notification channel speaks of. */
-export function keyFromKeyspaceChannel(channel: string): string {
-  return channel.slice(channel.indexOf('__:') + 3);
 }

@@ -4,7 +4,7 @@
  * logged and skipped), optional HMAC enforcement, balanced sends, and
  * request/reply correlated by `rmid` with a timeout.
  */
-import type { RedisClient } from './redis.js';
+import { messagePublisher, type RedisClient } from './redis.js';
 import type { Discovery } from './discovery.js';
 import type { Logger } from './logger.js';
 import { channels, isInstanceId } from './keys.js';
@@ -33,14 +33,8 @@ export class Messenger {
   private listening = false;
   private lastTo?: string;
   private lastRoute?: ParsedRoute;
-  /**
-   * Publishing skips node-redis's per-command timeout: arming an AbortSignal timer for
-   * every message was ~30% of a sender's CPU. A dead connection still fails publishes
-   * at once (no offline queue); control-plane commands keep the timeout. Messages go
-   * out with sendCommand: the same PUBLISH without the command wrapper's parser and
-   * async frames (~1 us a message).
-   */
-  private readonly publisher: Pick<RedisClient, 'sendCommand'>;
+  /** PUBLISH for messages (redis.ts messagePublisher: no per-command timer, no wrapper). */
+  private readonly publisher: (channel: string, text: string) => Promise<number>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -52,7 +46,7 @@ export class Messenger {
     private readonly tracer = new Tracer('@hydra-ts/core'),
     private readonly counts = new MessageCounts(),
   ) {
-    this.publisher = redis.withCommandOptions({ timeout: 0 });
+    this.publisher = messagePublisher(redis);
   }
 
   /** Subscribes to this instance's two channels (service broadcast and direct). */
@@ -153,7 +147,7 @@ export class Messenger {
   /** `unheard` (when given) is the error if PUBLISH reached no subscriber. */
   private publish(channel: string, message: UMFMessage, unheard?: HydraError): Promise<UMFMessage> {
     if (!this.redis.isReady) return this.failed(message, new HydraError('REDIS_UNAVAILABLE', `Redis is not connected; message ${message.mid} to ${message.to} was not sent`));
-    return this.publisher.sendCommand(['PUBLISH', channel, toShortJSON(message)]).then(
+    return this.publisher(channel, toShortJSON(message)).then(
       (receivers) => {
         if (unheard && Number(receivers) === 0) return this.failed(message, unheard);
         this.counts.add('sent', message.type);
@@ -191,6 +185,12 @@ export class Messenger {
     } catch (err) {
       return this.failed(message, err);
     }
+    // A service this view does not follow yet is loaded first (once; then no wait).
+    const loading = this.discovery.ready(route.serviceName);
+    return loading ? loading.then(() => this.deliverTo(route, message)) : this.deliverTo(route, message);
+  }
+
+  private deliverTo(route: ParsedRoute, message: UMFMessage): Promise<UMFMessage> {
     const target = route.instance ? this.discovery.get(route.serviceName, route.instance) : this.discovery.pick(route.serviceName);
     if (target) return this.publish(channels.instance(route.serviceName, target.instanceID), message);
     const what = route.instance ? `${route.serviceName} instance named ${route.instance}` : `${route.serviceName} instances`;

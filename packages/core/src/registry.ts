@@ -1,30 +1,40 @@
 /**
- * An instance's registration in Redis (the key layout of docs/wire.md): the service key,
- * the nodes hash entry, presence, health and the health log, and the routes.
- * The heartbeat rewrites nodes, presence and health together every second with
- * a 3 s TTL, so health is present whenever presence is (Hydra refreshed health
- * every 5 s with a 3 s TTL). Long-dead nodes entries are pruned.
+ * An instance's registration in Redis: Hydra's keys (service record, nodes entry,
+ * presence, health and its log, routes), which Hydra peers read, plus hydra-ts's
+ * index (keys.deadlines, keys.instancesOf) and a join/leave announcement
+ * (membership.ts), which hydra-ts views follow.
+ *
+ * The heartbeat is one EXPIRE of the presence key a second: no notification, no
+ * announcement, nothing sent to anyone. Every fifth beat rewrites the rest (the nodes
+ * entry, health, service record, routes, the index entry), so keys someone deleted are
+ * whole again within five seconds, and takes this instance's turn at the cluster's
+ * chores (sweep, scan for Hydra peers, prune). A presence found gone (a FLUSHDB, a
+ * restarted Redis, or this process stalled past the TTL) means a full join at once.
  */
 import { hostname } from 'node:os';
-import { RESP_TYPES } from 'redis';
 import type { RedisClient } from './redis.js';
-import { keys, channels } from './keys.js';
+import { keys, channels, deadlineMember } from './keys.js';
 import { createMessage, toShort } from './umf.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
-import { isWrongType, readOrSkip, reportWrongType, SkippedKeyWarnings, type SkippedKeyHandler } from './wrong-type.js';
+import { isWrongType, reportWrongType, type SkippedKeyHandler } from './wrong-type.js';
+import { readNodesHash } from './registry-reads.js';
+import { upText, downText } from './membership.js';
+import { SWEEP, SWEEP_KEYS, SWEEP_ARGS, sweep, isNoScript } from './registry-scripts.js';
+import { scanForPeersIfDue } from './peer-scan.js';
+import { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S, BEATS_PER_REFRESH } from './registry-timing.js';
 
-/** How often an instance rewrites its nodes entry, presence and health. */
-export const HEARTBEAT_INTERVAL_MS = 1000;
-/** TTL of presence and health: three heartbeats. */
-export const PRESENCE_TTL_S = 3;
-/** TTL of a health log, renewed by each heartbeat: one week. */
+export { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S } from './registry-timing.js';
+/** TTL of a health log, renewed at each join and write: one week. */
 export const HEALTH_LOG_TTL_S = 604800;
 /** Entries kept in a health log. */
 export const HEALTH_LOG_MAX = 64;
 /** A nodes entry not refreshed for this long, with no presence, is removed. */
 export const DEFAULT_PRUNE_AFTER_S = 3600;
-const PRUNE_EVERY_MS = 60_000;
+/** One process in the cluster prunes the nodes hash at most this often. */
+const PRUNE_EVERY_S = 60;
+/** How often the cluster's instances, all together, bid for the sweep (see renewPresence). */
+const SWEEPS_PER_S = 4;
 
 /** The value stored per instance in `hydra:service:nodes`. */
 export interface NodeEntry {
@@ -36,7 +46,7 @@ export interface NodeEntry {
   version: string;
   /** The instance id (32 hex characters). */
   instanceID: string;
-  /** When the heartbeat last wrote the entry (ISO 8601). */
+  /** When the entry was last written (ISO 8601; every fifth heartbeat). */
   updatedOn: string;
   /** The instance's process id. */
   processID: number;
@@ -66,7 +76,7 @@ export interface InstanceInfo {
   port: number;
 }
 
-/** The health document an instance writes every heartbeat (Hydra's fields: memory, uptime, platform, ...). */
+/** The health document an instance writes every fifth heartbeat (Hydra's fields: memory, uptime, platform, ...). */
 export function healthDocument(info: InstanceInfo): Record<string, unknown> {
   const now = new Date().toISOString();
   return {
@@ -82,17 +92,6 @@ export function healthDocument(info: InstanceInfo): Record<string, unknown> {
     memory: process.memoryUsage(),
     uptimeSeconds: process.uptime(),
   };
-}
-
-/**
- * Every field of the nodes hash (instance id → entry), or an empty Map when the key
- * is of the wrong type (told to `onSkip`). A Map, not node-redis's plain object: the
- * field names are whatever was written to Redis, and a field named `__proto__` would
- * vanish from an object (no reader would list it, no prune would remove it).
- */
-export async function readNodesHash(redis: RedisClient, onSkip?: SkippedKeyHandler): Promise<Map<string, string>> {
-  const asMap = redis.withTypeMapping({ [RESP_TYPES.MAP]: Map });
-  return readOrSkip(redis, keys.nodes(), 'hash', () => asMap.hGetAll(keys.nodes()) as Promise<Map<string, string>>, new Map<string, string>(), onSkip);
 }
 
 /**
@@ -126,19 +125,22 @@ export async function pruneNodes(redis: RedisClient, olderThanS: number, now = D
 
 export class Registration {
   private heartbeat?: NodeJS.Timeout;
-  private lastPrune = 0;
   private routes: string[] = [];
   private active = false;
-  private readonly skipped: SkippedKeyWarnings;
+  private beats = 0;
+  /** A beat still waiting for Redis: the next one is skipped rather than queued behind it. */
+  private beating = false;
+  private lastPruneBid = 0;
+  /** This beat's chance to bid for the sweep: until the index's size is known, every beat bids. */
+  private sweepChance = 1;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly info: InstanceInfo,
     private readonly logger: Logger,
+    private readonly onSkippedKey: SkippedKeyHandler,
     private readonly pruneAfterS = DEFAULT_PRUNE_AFTER_S,
-  ) {
-    this.skipped = new SkippedKeyWarnings(logger);
-  }
+  ) {}
 
   nodeEntry(): NodeEntry {
     const i = this.info;
@@ -155,50 +157,156 @@ export class Registration {
     };
   }
 
-  /** Writes every key of the registration and starts the heartbeat. */
+  /** Writes every key of the registration, announces the join and starts the heartbeat. */
   async register(): Promise<void> {
     this.active = true;
-    await this.writeAll();
+    await this.join();
     this.heartbeat ??= setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
     this.heartbeat.unref();
   }
 
-  /** Rewrites everything after Redis came back (it may have lost our keys). */
+  /** Joins again after Redis came back (a restarted server has lost our keys). */
   async restore(): Promise<void> {
-    if (!this.active) return;
-    await this.writeAll();
-    if (this.routes.length) await this.writeRoutes();
+    if (this.active) await this.join();
   }
 
-  private async writeAll(): Promise<void> {
+  private get member(): string {
+    return deadlineMember(this.info.serviceName, this.info.instanceId);
+  }
+
+  private serviceRecord(): string {
     const i = this.info;
-    await this.redis.set(keys.service(i.serviceName), JSON.stringify({ serviceName: i.serviceName, type: i.serviceType, registeredOn: new Date().toISOString() }));
-    await this.beat();
+    return JSON.stringify({ serviceName: i.serviceName, type: i.serviceType, registeredOn: new Date().toISOString() });
   }
 
-  /** One heartbeat: nodes entry before presence, so whoever sees presence finds the entry. */
+  /**
+   * Every key, the index entry and the `up` announcement in one transaction: whoever
+   * hears of the join finds the nodes entry and presence already there. The deadline
+   * score 0 asks the next sweep to read the real expiry from the presence key (Redis's
+   * clock, not this host's).
+   */
+  private async join(): Promise<void> {
+    const i = this.info;
+    const entry = this.nodeEntry();
+    const up = upText(entry);
+    const tx = this.redis
+      .multi()
+      .set(keys.service(i.serviceName), this.serviceRecord())
+      .hSet(keys.nodes(), i.instanceId, JSON.stringify(entry))
+      .set(keys.presence(i.serviceName, i.instanceId), i.instanceId, { EX: PRESENCE_TTL_S })
+      .set(keys.health(i.serviceName, i.instanceId), JSON.stringify(healthDocument(i)), { EX: HEALTH_TTL_S })
+      .expire(keys.healthLog(i.serviceName, i.instanceId), HEALTH_LOG_TTL_S)
+      .zAdd(keys.deadlines(), { score: 0, value: this.member })
+      .sAdd(keys.instancesOf(i.serviceName), i.instanceId);
+    if (this.routes.length) tx.del(keys.routes(i.serviceName)).sAdd(keys.routes(i.serviceName), this.routes);
+    await this.transaction(() => tx.publish(channels.changes(), up).publish(channels.changesOf(i.serviceName), up).exec());
+  }
+
   private async beat(): Promise<void> {
-    if (!this.active || !this.redis.isReady) return;
+    if (!this.active || !this.redis.isReady || this.beating) return;
+    this.beating = true;
     const i = this.info;
     try {
-      await this.redis
-        .multi()
-        .hSet(keys.nodes(), i.instanceId, JSON.stringify(this.nodeEntry()))
-        .setEx(keys.presence(i.serviceName, i.instanceId), PRESENCE_TTL_S, i.instanceId)
-        .setEx(keys.health(i.serviceName, i.instanceId), PRESENCE_TTL_S, JSON.stringify(healthDocument(i)))
-        .expire(keys.healthLog(i.serviceName, i.instanceId), HEALTH_LOG_TTL_S)
-        .exec();
-      if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
-        this.lastPrune = Date.now();
-        const removed = await pruneNodes(this.redis, this.pruneAfterS, Date.now(), this.skipped.handler);
-        if (removed.length) this.logger.info({ removed }, 'pruned long-dead entries from hydra:service:nodes');
+      const renewed = await this.renewPresence();
+      if (!this.active) return;
+      if (!renewed) {
+        this.logger.warn(`presence of ${i.serviceName} ${i.instanceId} was gone (Redis flushed or restarted, or this process stalled past the ${PRESENCE_TTL_S} s TTL): registered again`);
+        await this.join();
+        this.beats = 0;
+      } else if (++this.beats % BEATS_PER_REFRESH === 0) {
+        await this.refresh();
       }
     } catch (err) {
-      // Presence and health were still written (MULTI runs every command); only the entry
-      // in a nodes key of the wrong type was not. Said once, not every second.
-      if (isWrongType(err)) await reportWrongType(this.redis, keys.nodes(), 'hash', this.skipped.handler);
-      else this.logger.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
+      this.logger.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
+    } finally {
+      this.beating = false;
     }
+  }
+
+  /**
+   * The beat itself: an EXPIRE of the presence key (true when it was still there). Some
+   * beats also bid for the sweep, in the same round trip: each instance with a chance of
+   * SWEEPS_PER_S / (instances in the index), so the cluster as a whole bids about
+   * SWEEPS_PER_S times a second, whatever its size, and the dead are announced soon
+   * after their presence expires even where no router runs.
+   */
+  private async renewPresence(): Promise<boolean> {
+    const presence = keys.presence(this.info.serviceName, this.info.instanceId);
+    if (Math.random() >= this.sweepChance) return (await this.redis.expire(presence, PRESENCE_TTL_S)) === 1;
+    const replies = await this.pipelined([
+      this.redis.expire(presence, PRESENCE_TTL_S),
+      this.redis.evalSha(SWEEP.sha, { keys: SWEEP_KEYS, arguments: SWEEP_ARGS }),
+    ]);
+    // The sweep script is unknown to a new or restarted server: sent in full once.
+    if (isNoScript(replies[1])) await sweep(this.redis);
+    return replies[0] === 1;
+  }
+
+  /**
+   * Every fifth beat, in one round trip: the nodes entry (updatedOn), health, service
+   * record, routes and index entry are rewritten (NX for the deadline: the sweeper owns
+   * its score), and the index's size is read for the sweep chance. Then this instance
+   * takes its turn at the scan for Hydra peers and the prune.
+   */
+  private async refresh(): Promise<void> {
+    const i = this.info;
+    const r = this.redis;
+    const [size] = await this.pipelined([
+      r.zCard(keys.deadlines()),
+      r.set(keys.service(i.serviceName), this.serviceRecord()),
+      r.hSet(keys.nodes(), i.instanceId, JSON.stringify(this.nodeEntry())),
+      r.set(keys.health(i.serviceName, i.instanceId), JSON.stringify(healthDocument(i)), { EX: HEALTH_TTL_S }),
+      r.zAdd(keys.deadlines(), { score: 0, value: this.member }, { condition: 'NX' }),
+      r.sAdd(keys.instancesOf(i.serviceName), i.instanceId),
+      ...(this.routes.length ? [r.sAdd(keys.routes(i.serviceName), this.routes)] : []),
+    ]);
+    if (typeof size === 'number') this.sweepChance = Math.min(1, SWEEPS_PER_S / Math.max(1, size));
+    if (!this.active) return;
+    await scanForPeersIfDue(this.redis, this.onSkippedKey);
+    await this.pruneIfDue();
+  }
+
+  /** Once a minute this instance bids to prune; one bidder in the cluster wins each minute. */
+  private async pruneIfDue(): Promise<void> {
+    if (Date.now() - this.lastPruneBid < PRUNE_EVERY_S * 1000) return;
+    this.lastPruneBid = Date.now();
+    if ((await this.redis.set(keys.pruneLock(), this.info.instanceId, { NX: true, EX: PRUNE_EVERY_S })) === null) return;
+    const removed = await pruneNodes(this.redis, this.pruneAfterS, Date.now(), this.onSkippedKey);
+    if (removed.length) this.logger.info({ removed }, 'pruned long-dead entries from hydra:service:nodes');
+  }
+
+  /**
+   * Commands issued in one tick (node-redis writes them in one go: a pipeline) and their
+   * replies, errors among them. Keys holding another type (someone else's writes) are
+   * named once and the other commands still count; any other error is thrown.
+   */
+  private async pipelined(commands: Promise<unknown>[]): Promise<unknown[]> {
+    const replies = (await Promise.allSettled(commands)).map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as unknown)));
+    if (replies.some(isWrongType)) await this.reportWrongTypes();
+    const failed = replies.find((r) => r instanceof Error && !isWrongType(r) && !isNoScript(r));
+    if (failed) throw failed;
+    return replies;
+  }
+
+  /** Runs the join's transaction; see pipelined() for keys of another type. */
+  private async transaction(run: () => Promise<unknown[]>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      if (!isWrongType(err)) throw err;
+      await this.reportWrongTypes();
+    }
+  }
+
+  private async reportWrongTypes(): Promise<void> {
+    const i = this.info;
+    const expected = [
+      [keys.service(i.serviceName), 'string'], [keys.nodes(), 'hash'], [keys.presence(i.serviceName, i.instanceId), 'string'],
+      [keys.health(i.serviceName, i.instanceId), 'string'], [keys.healthLog(i.serviceName, i.instanceId), 'list'],
+      [keys.deadlines(), 'zset'], [keys.instancesOf(i.serviceName), 'set'], [keys.routes(i.serviceName), 'set'],
+    ] as const;
+    const held = await Promise.all(expected.map(([key]) => this.redis.type(key)));
+    await Promise.all(expected.map(([key, type], n) => (held[n] !== 'none' && held[n] !== type ? reportWrongType(this.redis, key, type, this.onSkippedKey) : undefined)));
   }
 
   /**
@@ -208,11 +316,6 @@ export class Registration {
   async registerRoutes(routes: string[]): Promise<void> {
     const svc = this.info.serviceName;
     this.routes = [...new Set([...routes, `[get]/${svc}`, `[get]/${svc}/`, `[get]/${svc}/:rest`])];
-    await this.writeRoutes();
-  }
-
-  private async writeRoutes(): Promise<void> {
-    const svc = this.info.serviceName;
     await this.redis.multi().del(keys.routes(svc)).sAdd(keys.routes(svc), this.routes).exec();
     if (svc === 'hydra-router') return;
     const refresh = createMessage({ to: 'hydra-router:/refresh', from: `${svc}:/`, body: { action: 'refresh', serviceName: svc } });
@@ -226,7 +329,10 @@ export class Registration {
     await this.redis.multi().lPush(key, entry).lTrim(key, 0, HEALTH_LOG_MAX - 1).expire(key, HEALTH_LOG_TTL_S).exec();
   }
 
-  /** Stops the heartbeat and removes presence (first, so discovery drops us at once) and health. */
+  /**
+   * Stops the heartbeat, removes presence, health and the index entry, and announces the
+   * leave (reason `removed`), so views drop this instance at once.
+   */
   async deregister(): Promise<void> {
     if (!this.active) return;
     this.active = false;
@@ -234,7 +340,15 @@ export class Registration {
     this.heartbeat = undefined;
     const i = this.info;
     if (!this.redis.isReady) return;
-    await this.redis.del(keys.presence(i.serviceName, i.instanceId));
-    await this.redis.del(keys.health(i.serviceName, i.instanceId));
+    const down = downText(i.serviceName, i.instanceId, 'removed');
+    await this.redis
+      .multi()
+      .del(keys.presence(i.serviceName, i.instanceId))
+      .del(keys.health(i.serviceName, i.instanceId))
+      .zRem(keys.deadlines(), this.member)
+      .sRem(keys.instancesOf(i.serviceName), i.instanceId)
+      .publish(channels.changes(), down)
+      .publish(channels.changesOf(i.serviceName), down)
+      .exec();
   }
 }

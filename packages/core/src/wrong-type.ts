@@ -10,7 +10,7 @@ import type { Logger } from './logger.js';
 import { HydraError } from './errors.js';
 
 /** The Redis types registry keys hold. */
-export type KeyType = 'set' | 'hash' | 'list' | 'string';
+export type KeyType = 'set' | 'hash' | 'list' | 'string' | 'zset';
 
 /** Told about each key a reader skipped, and why ("is a string, not a set"). */
 export type SkippedKeyHandler = (key: string, problem: string) => void;

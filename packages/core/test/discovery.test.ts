@@ -21,14 +21,16 @@ test('a new instance is seen without asking Redis, and a closed one is dropped',
       downs.push(i.instanceID);
       reasons.push(reason);
     });
+    // A service's view follows the services it calls, from the first ask on.
+    assert.deepEqual(await watcher.getServicePresence('disc-svc'), []);
     const svc = await startService(DB, 'disc-svc');
     await waitFor('up event', () => ups.includes(svc.instanceId));
-    const [inst] = watcher.getServicePresence('disc-svc');
+    const [inst] = (await watcher.getServicePresence('disc-svc'));
     assert.equal(inst!.instanceID, svc.instanceId);
     assert.equal(typeof inst!.port, 'number');
     await svc.close();
     await waitFor('down event', () => downs.includes(svc.instanceId));
-    assert.deepEqual(watcher.getServicePresence('disc-svc'), []);
+    assert.deepEqual((await watcher.getServicePresence('disc-svc')), []);
     assert.deepEqual(reasons, ['removed'], 'a graceful close deletes presence: it may still be finishing work');
   } finally {
     await watcher.close();
@@ -47,13 +49,13 @@ test('an instance whose process dies is dropped when its presence expires', asyn
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     const id = (await waitFor('child registered', () => out.trim())).trim();
-    await waitFor('child seen', () => watcher.getServicePresence('doomed').length === 1);
+    await waitFor('child seen', async () => (await watcher.getServicePresence('doomed')).length === 1);
     const reasons: string[] = [];
     watcher.discovery.on('down', (i, reason) => {
       if (i.instanceID === id) reasons.push(reason);
     });
     child.kill('SIGKILL');
-    await waitFor('expiry noticed', () => watcher.getServicePresence('doomed').length === 0);
+    await waitFor('expiry noticed', async () => (await watcher.getServicePresence('doomed')).length === 0);
     assert.deepEqual(reasons, ['expired'], 'an expired presence says the process stopped heartbeating');
     assert.equal(await redis.exists(keys.presence('doomed', id)), 0);
   } finally {
@@ -67,8 +69,8 @@ test('service names match exactly: "svc" does not see "svc-extra"', async () => 
   const b = await startService(DB, 'svc-extra');
   const c = await startService(DB, 'extra-svc');
   try {
-    await waitFor('all seen', () => a.getServicePresence('extra-svc').length === 1 && a.getServicePresence('svc-extra').length === 1);
-    assert.deepEqual(a.getServicePresence('svc').map((i) => i.instanceID), [a.instanceId]);
+    await waitFor('all seen', async () => (await a.getServicePresence('extra-svc')).length === 1 && (await a.getServicePresence('svc-extra')).length === 1);
+    assert.deepEqual((await a.getServicePresence('svc')).map((i) => i.instanceID), [a.instanceId]);
     assert.deepEqual((await readPresence(redis, 'svc')).map((i) => i.instanceID), [a.instanceId]);
   } finally {
     await Promise.all([a.close(), b.close(), c.close()]);
@@ -95,6 +97,7 @@ test('a key of the wrong type is skipped with one warning naming it; the rest of
   try {
     await svc.registerRoutes(['[get]/v1/typed']);
     await svc.log('info', 'a log line');
+    assert.equal((await watcher.getServicePresence('typed-svc')).length, 1);
     await redis.set(keys.routes('bogus'), 'x');
     await redis.set(keys.healthLog('typed-svc', 'f'.repeat(32)), 'x');
     const skipped: string[] = [];
@@ -124,7 +127,7 @@ test('a key of the wrong type is skipped with one warning naming it; the rest of
     const ttlBefore = await redis.pTTL(presence);
     await waitFor('presence refreshed', async () => (await redis.pTTL(presence)) > ttlBefore);
     await watcher.discovery.resync();
-    assert.equal(watcher.getServicePresence('typed-svc').length, 1);
+    assert.equal((await watcher.getServicePresence('typed-svc')).length, 1);
     assert.equal(lines.filter((l) => l.key === 'hydra:service:nodes').length, 1);
     assert.match(String(lines.find((l) => l.key === 'hydra:service:nodes')!.msg), /skipped Redis key hydra:service:nodes: it is a string, not a hash/);
   } finally {

@@ -41,7 +41,7 @@ test('GET and POST come back in the Hydra envelope, with the JSON body, headers 
   });
   const caller = await startService(DB, 'api-caller');
   try {
-    await waitFor('api-svc seen', () => caller.getServicePresence('api-svc').length === 1);
+    await waitFor('api-svc seen', async () => (await caller.getServicePresence('api-svc')).length === 1);
     const get = await caller.makeAPIRequest({ to: 'api-svc:[get]/v1/things?x=1', body: {}, authorization: 'Bearer t', headers: { 'x-custom': 'yes' } });
     assert.equal(get.statusCode, 200);
     assert.equal(get.statusMessage, 'OK');
@@ -73,7 +73,7 @@ test('a path that is not a valid request target is answered 400 naming it, and n
   const svc = await httpService('space-svc', (_req, res) => json(res, 200, { result: { ok: true } }));
   const caller = await startService(DB, 'api-caller-space');
   try {
-    await waitFor('instance seen', () => caller.getServicePresence('space-svc').length === 1);
+    await waitFor('instance seen', async () => (await caller.getServicePresence('space-svc')).length === 1);
     for (const path of ['/v1/a b', '/v1/tab\there', '/v1/caf\u00e9']) {
       const answer = await caller.makeAPIRequest({ to: `space-svc:[get]${path}`, body: {} });
       assert.equal(answer.statusCode, 400, path);
@@ -96,7 +96,7 @@ test('statuses outside Hydra\'s table keep their names (415, 431), not "Unknown 
   });
   const caller = await startService(DB, 'api-caller-status');
   try {
-    await waitFor('instance seen', () => caller.getServicePresence('odd-status-svc').length === 1);
+    await waitFor('instance seen', async () => (await caller.getServicePresence('odd-status-svc')).length === 1);
     const names: Record<number, string> = { 415: 'Unsupported Media Type', 431: 'Request Header Fields Too Large', 418: "I'm a Teapot" };
     for (const [code, name] of Object.entries(names)) {
       const answer = await caller.makeAPIRequest({ to: `odd-status-svc:[get]/${code}`, body: {} });
@@ -123,7 +123,7 @@ test('a refused connection moves the call to another instance, whatever the meth
   await redis.hSet(keys.nodes(), deadId, JSON.stringify({ serviceName: 'flaky-svc', instanceID: deadId, ip: '127.0.0.1', port: deadPort, updatedOn: new Date().toISOString() }));
   await redis.setEx(keys.presence('flaky-svc', deadId), 30, deadId);
   try {
-    await waitFor('both instances seen', () => caller.getServicePresence('flaky-svc').length === 2);
+    await waitFor('both instances seen', async () => (await caller.getServicePresence('flaky-svc')).length === 2);
     for (let i = 0; i < 4; i++) {
       const post = await caller.makeAPIRequest({ to: 'flaky-svc:[post]/x', body: { i } });
       assert.equal(post.statusCode, 200, `call ${i} succeeded on the live instance`);
@@ -143,7 +143,7 @@ test('a POST that fails after reaching an instance is not replayed; a GET is ret
   const b = await httpService('dropper', (req) => dropper(req));
   const caller = await startService(DB, 'api-caller4');
   try {
-    await waitFor('both seen', () => caller.getServicePresence('dropper').length === 2);
+    await waitFor('both seen', async () => (await caller.getServicePresence('dropper')).length === 2);
     const post = await caller.makeAPIRequest({ to: 'dropper:[post]/order', body: { buy: 1 } });
     assert.equal(post.statusCode, 502);
     assert.match(String((post.result as { reason: string }).reason), /not retried \(not idempotent\)/);
@@ -167,7 +167,7 @@ test('a wait longer than a timer holds (UMF tmo 1e308 s, a request of 1e308 ms) 
   patient.hydra.onMessage((m) => void setTimeout(() => void patient.hydra.sendReplyMessage(m, { body: { late: true } }), 200));
   const caller = await startService(DB, 'patient-caller');
   try {
-    await waitFor('seen', () => caller.getServicePresence('patient-svc').length === 1);
+    await waitFor('seen', async () => (await caller.getServicePresence('patient-svc')).length === 1);
     const res = await caller.makeAPIRequest({ to: 'patient-svc:[get]/x', body: {}, tmo: 1e308 });
     assert.deepEqual([res.statusCode, res.result], [200, { late: true }]);
     const reply = await caller.request({ to: 'patient-svc:/', body: {} }, 1e308);
@@ -185,7 +185,7 @@ test('a slow POST answers 504 after the timeout', async () => {
   const slow = await httpService('slow-svc', (_req, res) => setTimeout(() => json(res, 200, {}), 2000));
   const caller = await startService(DB, 'api-caller5');
   try {
-    await waitFor('seen', () => caller.getServicePresence('slow-svc').length === 1);
+    await waitFor('seen', async () => (await caller.getServicePresence('slow-svc')).length === 1);
     const res = await caller.makeAPIRequest({ to: 'slow-svc:[post]/x', body: {} }, { timeoutMs: 200 });
     assert.equal(res.statusCode, 504);
   } finally {

@@ -18,7 +18,7 @@ test('send reaches one instance, broadcast reaches all, reply comes back with rm
     const got: Record<string, UMFMessage[]> = { [a.instanceId]: [], [b.instanceId]: [] };
     a.onMessage((m) => void got[a.instanceId]!.push(m));
     b.onMessage((m) => void got[b.instanceId]!.push(m));
-    await waitFor('both workers seen', () => client.getServicePresence('msg-worker').length === 2);
+    await waitFor('both workers seen', async () => (await client.getServicePresence('msg-worker')).length === 2);
 
     await client.sendMessage({ to: 'msg-worker:/', body: { n: 1 } });
     await client.sendMessage({ to: 'msg-worker:/', body: { n: 2 } });
@@ -45,7 +45,7 @@ test('request resolves with the reply correlated by rmid; no answer is a TIMEOUT
       if (m.body.silent) return;
       void server.sendReplyMessage(m, { body: { doubled: (m.body.n as number) * 2 } });
     });
-    await waitFor('server seen', () => client.getServicePresence('rr-server').length === 1);
+    await waitFor('server seen', async () => (await client.getServicePresence('rr-server')).length === 1);
     const replies = await Promise.all([1, 2, 3].map((n) => client.request({ to: 'rr-server:/', body: { n } }, 5000)));
     assert.deepEqual(replies.map((r) => r.body.doubled), [2, 4, 6]);
     assert.ok(replies.every((r) => r.from === 'rr-server:/' && r.rmid));
@@ -91,7 +91,7 @@ test('with umfSecret, messages are signed and unsigned ones refused', async () =
       got.push(m);
       void server.sendReplyMessage(m, { body: { ok: true } });
     });
-    await waitFor('seen', () => client.getServicePresence('signed').length === 1);
+    await waitFor('seen', async () => (await client.getServicePresence('signed')).length === 1);
     const reply = await client.request({ to: 'signed:/', body: {} }, 5000);
     assert.equal(reply.body.ok, true);
     assert.ok(got[0]!.signature, 'the request carried a signature');
@@ -117,7 +117,7 @@ test('a throwing or rejecting handler is logged; the service keeps receiving', a
       if (m.body.kind === 'throw') throw new Error('boom');
       if (m.body.kind === 'reject') return Promise.reject(new Error('async boom'));
     });
-    await waitFor('seen', () => client.getServicePresence('fragile').length === 1);
+    await waitFor('seen', async () => (await client.getServicePresence('fragile')).length === 1);
     for (const kind of ['throw', 'reject', 'fine']) await client.sendMessage({ to: 'fragile:/', body: { kind } });
     await waitFor('three handled', () => calls === 3);
     await waitFor('both failures logged', () => lines.some((l) => l.err === 'boom') && lines.some((l) => l.err === 'async boom'));
@@ -133,7 +133,7 @@ test('several services live in one process without sharing state', async () => {
     assert.notEqual(one.instanceId, two.instanceId);
     two.onMessage((m) => void two.sendReplyMessage(m, { body: { from: 'two' } }));
     one.onMessage((m) => void one.sendReplyMessage(m, { body: { from: 'one' } }));
-    await waitFor('seen', () => one.getServicePresence('multi-two').length === 1 && two.getServicePresence('multi-one').length === 1);
+    await waitFor('seen', async () => (await one.getServicePresence('multi-two')).length === 1 && (await two.getServicePresence('multi-one')).length === 1);
     assert.equal((await one.request({ to: 'multi-two:/', body: {} })).body.from, 'two');
     assert.equal((await two.request({ to: 'multi-one:/', body: {} })).body.from, 'one');
   } finally {

@@ -35,7 +35,7 @@ test('a named instance that the live view does not hold is reached on its channe
   const id = newId();
   const received: UMFMessage[] = [];
   await listener.subscribe(channels.instance('newcomer', id), (raw) => void received.push(JSON.parse(raw)));
-  assert.equal(sender.getServicePresence('newcomer').length, 0, 'the sender knows no instance of newcomer');
+  assert.equal(sender.discovery.instances('newcomer').length, 0, 'the sender knows no instance of newcomer');
   const sent = await sender.sendMessage({ to: `${id}@newcomer:/`, body: { answer: 42 } });
   const got = await waitFor('the message on the instance channel', () => received[0]);
   assert.equal((got as unknown as { mid: string }).mid, sent.mid);

@@ -2,7 +2,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
-import { Hydra, HydraError, keys, readRoutes } from '../src/index.js';
+import { Hydra, HydraError, keys, deadlineMember, readRoutes } from '../src/index.js';
 import { startRedisServer, waitFor, redisUrl, captureLogger, quietLogger, freePort } from './helpers.js';
 
 // Each test's private redis-server gets a free port: fixed ports collided with other runs on the machine.
@@ -38,7 +38,7 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
   await server.registerRoutes(['[get]/v1/phoenix']);
   await client.registerService();
   server.onMessage((m) => void server.sendReplyMessage(m, { body: { alive: true } }).catch(() => undefined));
-  await waitFor('server seen', () => client.getServicePresence('phoenix').length === 1);
+  await waitFor('server seen', async () => (await client.getServicePresence('phoenix')).length === 1);
   assert.equal((await client.request({ to: 'phoenix:/', body: {} })).body.alive, true);
 
   await redisServer.stop();
@@ -59,8 +59,9 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
     await waitFor('presence back', () => probe.exists(keys.presence('phoenix', server.instanceId)));
     assert.ok(await probe.exists(keys.service('phoenix')));
     assert.ok((await readRoutes(probe as never, 'phoenix'))['phoenix']!.includes('[get]/v1/phoenix'), 'routes restored');
-    // The new server forgot notify-keyspace-events; discovery turned them on again.
-    await waitFor('keyspace events re-enabled', async () => (await probe.configGet('notify-keyspace-events'))['notify-keyspace-events']!.includes('K'));
+    // hydra-ts's index is back too: routers started now find the service.
+    assert.notEqual(await probe.zScore(keys.deadlines(), deadlineMember('phoenix', server.instanceId)), null);
+    assert.ok(await probe.sIsMember(keys.instancesOf('phoenix'), server.instanceId));
   } finally {
     await probe.close();
   }
@@ -74,7 +75,7 @@ test('Redis restarting empty: the service survives, says so, re-registers and me
   assert.equal(reply.body.alive, true);
 });
 
-test('when Redis refuses CONFIG, discovery falls back to polling and still sees instances', async (t) => {
+test('discovery needs no CONFIG (refused by managed Redis services): joins and leaves are still seen', async (t) => {
   const noConfigPort = await freePort();
   const redisServer = await startRedisServer(noConfigPort, ['--rename-command', 'CONFIG', '']);
   t.after(() => redisServer.stop());
@@ -82,11 +83,12 @@ test('when Redis refuses CONFIG, discovery falls back to polling and still sees 
   const watcher = await Hydra.create(config('poll-watcher', noConfigPort), { logger, env: {} });
   const svc = await Hydra.create(config('poll-svc', noConfigPort), { logger: quietLogger(), env: {} });
   t.after(() => Promise.all([watcher.close(), svc.close()]));
-  assert.ok(lines.some((l) => String(l.msg).includes('falls back to polling')));
+  assert.deepEqual(await watcher.getServicePresence('poll-svc'), []);
   await svc.registerService();
-  await waitFor('seen by polling', () => watcher.getServicePresence('poll-svc').length === 1);
+  await waitFor('join seen', async () => (await watcher.getServicePresence('poll-svc')).length === 1);
   await svc.close();
-  await waitFor('gone by polling', () => watcher.getServicePresence('poll-svc').length === 0);
+  await waitFor('leave seen', async () => (await watcher.getServicePresence('poll-svc')).length === 0);
+  assert.deepEqual(lines.filter((l) => Number(l.level) >= 40).map((l) => l.msg), [], 'nothing to warn about');
 });
 
 test('Redis AUTH rides in the URL; a wrong password is a clear error', async (t) => {
@@ -97,7 +99,7 @@ test('Redis AUTH rides in the URL; a wrong password is a clear error', async (t)
   const svc = await Hydra.create(url('pa55'), { logger: quietLogger(), env: {} });
   t.after(() => svc.close());
   await svc.registerService();
-  await waitFor('registered behind AUTH', () => svc.getServicePresence('authed').length === 1);
+  await waitFor('registered behind AUTH', async () => (await svc.getServicePresence('authed')).length === 1);
   await assert.rejects(
     Hydra.create(url('wrong'), { logger: quietLogger(), env: {} }),
     (e: unknown) => e instanceof HydraError && e.code === 'REDIS_UNAVAILABLE' && !e.message.includes('wrong'),

@@ -42,7 +42,7 @@ test('services register and talk through a Sentinel-managed master', async (t) =
   await client.registerService();
   server.onMessage((m) => void server.sendReplyMessage(m, { body: { pong: true } }));
   // Each must see the other: the reply goes to the client's instance, which the server finds through discovery.
-  await waitFor('seen through sentinel', () => client.getServicePresence('via-sentinel').length === 1 && server.getServicePresence('via-sentinel-client').length === 1);
+  await waitFor('seen through sentinel', async () => (await client.getServicePresence('via-sentinel')).length === 1 && (await server.getServicePresence('via-sentinel-client')).length === 1);
   assert.equal((await client.request({ to: 'via-sentinel:/', body: {} })).body.pong, true);
 
   const direct = createClient({ url: `redis://127.0.0.1:${MASTER_PORT}/0` });

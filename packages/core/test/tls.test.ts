@@ -25,7 +25,7 @@ test('a service registers over TLS (rediss://) when its CA is trusted', async (t
     const { Hydra } = require(${JSON.stringify(join(__dirname, '..', 'src', 'index.js'))});
     const { pino } = require('pino');
     Hydra.create({ hydra: { serviceName: 'tls-svc', serviceIP: '127.0.0.1', redis: { url: 'rediss://127.0.0.1:${TLS_PORT}/0' } } }, { logger: pino({ level: 'silent' }), env: {} })
-      .then(async (h) => { await h.registerService(); await new Promise((r) => setTimeout(r, 300)); console.log(JSON.stringify(h.getServicePresence('tls-svc').map((i) => i.instanceID === h.instanceId))); await h.close(); })
+      .then(async (h) => { await h.registerService(); await new Promise((r) => setTimeout(r, 300)); console.log(JSON.stringify((await h.getServicePresence('tls-svc')).map((i) => i.instanceID === h.instanceId))); await h.close(); })
       .catch((e) => { console.log('ERR ' + e.message); process.exitCode = 1; });`;
   const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
   let last = '';

@@ -30,7 +30,7 @@ before(async () => {
   });
   peer = await Hydra.create({ hydra: { serviceName: 'metered-peer', redis: { url: REDIS_URL } } }, { logger: quiet, env: {} });
   await peer.registerService();
-  await waitFor('the peer to see the service', () => peer.getServicePresence('metered-svc').length === 1);
+  await waitFor('the peer to see the service', async () => (await peer.getServicePresence('metered-svc')).length === 1);
 });
 
 after(async () => {

@@ -37,6 +37,7 @@ export class MemoryBackend implements Backend {
     this.api = new ApiClient({
       get: (svc, id) => (this.isSelf(svc) && id === this.instanceId ? this.self() : undefined),
       pick: (svc, exclude) => (this.isSelf(svc) && !exclude?.has(this.instanceId) ? this.self() : undefined),
+      ready: () => undefined,
     });
   }
 

@@ -45,8 +45,8 @@ export class RedisBackend implements Backend {
   async presence(serviceName: string): Promise<Instance[]> {
     // Discovery's live view costs no round trip (apps ask on every message, as Hydra's
     // 3 s cache allowed); when it has none yet (an instance registered a moment ago,
-    // before its keyspace event arrived) Redis itself is read.
-    const live = this.core.getServicePresence(serviceName);
+    // before its join was announced) Redis itself is read.
+    const live = await this.core.getServicePresence(serviceName);
     return live.length ? live : readPresence(this.core.redis, serviceName, this.core.onSkippedKey);
   }
 

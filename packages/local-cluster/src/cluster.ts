@@ -159,7 +159,7 @@ export class Cluster {
     for (const [name, spec] of this.specs) this.versions.set(name, spec.defaultVersion);
 
     this.redis = await chooseRedis(o.redisUrl, this.dir);
-    this.hydra = await Hydra.create({ hydra: { serviceName: 'hydra-cluster', redis: { url: this.redis.url } } }, { env: {}, logger: silentLogger() });
+    this.hydra = await Hydra.create({ hydra: { serviceName: 'hydra-cluster', redis: { url: this.redis.url } } }, { env: {}, logger: silentLogger(), discovery: 'all' });
     this.hydra.discovery.on('up', (i) => this.onUp(i));
     this.hydra.discovery.on('down', (i) => this.onDown(i));
 

@@ -162,7 +162,7 @@ export class Router implements ProxyObserver {
     const doc = typeof config === 'object' ? { ...config, hydra: { ...ROUTER_DEFAULTS, ...config.hydra, serviceName: ROUTER_SERVICE } } : await routerConfig(config);
     // Instances from Redis are checked before the router (or its HTTP calls) connects to them.
     const guard = new UpstreamGuard();
-    const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env, upstreamRefusal: (i) => guard.refusal(i.ip, i.port) });
+    const hydra = await Hydra.create(doc, { logger: options.logger ?? defaultLogger('hydra-router'), env: options.env, discovery: 'all', upstreamRefusal: (i) => guard.refusal(i.ip, i.port) });
     let router: Router;
     try {
       router = new Router(hydra, await ClientSecrets.load(hydra.redis), guard);

@@ -191,8 +191,8 @@ export class Processes {
   }
 
   /** Starts a peer built on the published hydra / hydra-express packages. */
-  async hydraPeer(db: number, kind: 'hydra-express-service' | 'hydra-service', serviceName: string): Promise<{ proc: Proc; port: number; instanceId: string }> {
-    const proc = this.start(`${kind} ${serviceName}`, join(JS_FIXTURES, `${kind}.js`), [], { REDIS_URL: redisUrl(db), SERVICE_NAME: serviceName });
+  async hydraPeer(db: number, kind: 'hydra-express-service' | 'hydra-service', serviceName: string, redis = redisUrl(db)): Promise<{ proc: Proc; port: number; instanceId: string }> {
+    const proc = this.start(`${kind} ${serviceName}`, join(JS_FIXTURES, `${kind}.js`), [], { REDIS_URL: redis, SERVICE_NAME: serviceName });
     const ready = await proc.waitLine<{ ready?: boolean; port?: number; instanceID?: string }>(`${kind} ready`, (j) => j.ready === true, 15_000);
     return { proc, port: ready.port ?? 0, instanceId: ready.instanceID! };
   }

@@ -94,7 +94,7 @@ export async function runFaultDrill(options: DrillOptions = {}): Promise<DrillRe
     const startMs = Date.now() - started;
     say(`cluster up in ${startMs} ms: ${cluster.routerUrls().length} routers behind ${cluster.balancerUrl}, ${cluster.list().length} processes`);
     // The drill's own view of the registry: when an instance came or went.
-    hydra = await Hydra.create({ hydra: { serviceName: 'hydra-drill', redis: { url: redis.url } } }, { env: {}, logger: silentLogger('hydra-drill') });
+    hydra = await Hydra.create({ hydra: { serviceName: 'hydra-drill', redis: { url: redis.url } } }, { env: {}, logger: silentLogger('hydra-drill'), discovery: 'all' });
     const registry = new RegistryClock(hydra);
     const ctx: Ctx = { cluster, redis, hydra, registry, say, hello: `${cluster.balancerUrl}/v1/hello/test` };
     const steps: StepResult[] = [];

@@ -1,0 +1,105 @@
+/**
+ * The registry's Lua scripts: the steps that must not interleave with another
+ * process's (a sweep deciding an instance is dead while it rejoins; two scanners
+ * adopting the same Hydra peer). Redis runs each script atomically.
+ */
+import { createHash } from 'node:crypto';
+import type { RedisClient } from './redis.js';
+import { KEY_PREFIX, REGISTRY_PREFIX, keys, channels, deadlineMember } from './keys.js';
+import { PRESENCE_TTL_S } from './registry-timing.js';
+
+/** Redis's answer to EVALSHA of a script it does not hold. */
+export function isNoScript(reply: unknown): boolean {
+  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
+}
+
+/** A script sent by its SHA1 (EVALSHA), and in full once when the server does not know it yet. */
+export class Script {
+  /** The SHA1 Redis knows the script by (for EVALSHA inside a pipeline). */
+  readonly sha: string;
+
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script, sending its source only when Redis answers NOSCRIPT (a new or restarted server). */
+  async run(redis: RedisClient, keyNames: string[], args: string[]): Promise<unknown> {
+    try {
+      return await redis.evalSha(this.sha, { keys: keyNames, arguments: args });
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      return redis.eval(this.source, { keys: keyNames, arguments: args });
+    }
+  }
+}
+
+/** How long one sweep holds the lock: sweeps run at most this often in the whole cluster. */
+export const SWEEP_LOCK_MS = 250;
+/** Due members checked per sweep (a bound on one script's run time; the rest wait 250 ms). */
+const SWEEP_BATCH = 500;
+
+/**
+ * One sweep, if no one else swept in the last SWEEP_LOCK_MS: each index member whose
+ * deadline has passed is checked against its presence key. Still present (its heartbeat
+ * renewed it): the deadline moves to the key's new expiry. Gone: the instance leaves the
+ * index and a `down` (reason expired) is announced, in the same text as membership.ts's
+ * downText. Members that are not `svc:id` (someone else's writes) are dropped.
+ * Returns -1 when another process holds the lock, else the number announced gone.
+ */
+export const SWEEP = new Script(`
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local gone = 0
+for _, member in ipairs(due) do
+  local svc, id = string.match(member, '^([a-z0-9][a-z0-9._-]*):(%x+)$')
+  if not svc then
+    redis.call('ZREM', KEYS[2], member)
+  else
+    local ttl = redis.call('PTTL', ARGV[3] .. ':' .. svc .. ':' .. id .. ':presence')
+    if ttl > 0 then
+      redis.call('ZADD', KEYS[2], now + ttl, member)
+    elseif ttl == -1 then
+      -- a presence key without a TTL (written by hand): look again a TTL later
+      redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), member)
+    else
+      redis.call('ZREM', KEYS[2], member)
+      redis.call('SREM', ARGV[5] .. ':' .. svc .. ':instances', id)
+      local msg = '{"op":"down","service":"' .. svc .. '","id":"' .. id .. '","reason":"expired"}'
+      redis.call('PUBLISH', ARGV[6], msg)
+      redis.call('PUBLISH', ARGV[6] .. ':' .. svc, msg)
+      gone = gone + 1
+    end
+  end
+end
+return gone`);
+
+/** SWEEP's keys and arguments. */
+export const SWEEP_KEYS = [keys.sweepLock(), keys.deadlines()];
+export const SWEEP_ARGS = [String(SWEEP_LOCK_MS), String(SWEEP_BATCH), KEY_PREFIX, String(PRESENCE_TTL_S * 1000), REGISTRY_PREFIX, channels.changes()];
+
+/** Sweeps unless someone else did in the last SWEEP_LOCK_MS; see SWEEP. */
+export function sweep(redis: RedisClient): Promise<unknown> {
+  return SWEEP.run(redis, SWEEP_KEYS, SWEEP_ARGS);
+}
+
+/**
+ * Puts an instance found by a scan (a Hydra peer, which never announces itself) into the
+ * index and announces it, unless its presence is gone or the index already has it.
+ * Returns 1 when adopted.
+ */
+const ADOPT = new Script(`
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('PUBLISH', ARGV[4], ARGV[3])
+redis.call('PUBLISH', ARGV[5], ARGV[3])
+return 1`);
+
+/** Runs ADOPT for instance `id` of `svc`, announcing `upMessage`. */
+export function adopt(redis: RedisClient, svc: string, id: string, upMessage: string): Promise<unknown> {
+  return ADOPT.run(redis, [keys.deadlines(), keys.presence(svc, id), keys.instancesOf(svc)], [
+    deadlineMember(svc, id), id, upMessage, channels.changes(), channels.changesOf(svc),
+  ]);
+}
