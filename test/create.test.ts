@@ -12,7 +12,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRedis, closeRedis, keys } from '@hydra-ts/core';
+import { assertServiceName, connectRedis, closeRedis, keys } from '@hydra-ts/core';
+import { ROOT } from './helpers/processes.js';
 import { freePort, quietLogger, startRedisServer, waitFor } from '@hydra-ts/testing';
 import { installFresh, packWorkspaces, readJson, type Manifest, type Packed } from './helpers/packed.js';
 
@@ -120,4 +121,24 @@ test('npm create hydra-ts makes a service and a gateway that install, test, star
   assert.deepEqual(await presence('my-service'), [], 'the service withdrew its presence');
   await ctrlC(router);
   assert.deepEqual(await presence('hydra-router'), [], 'the router withdrew its presence');
+});
+
+test('create-hydra-ts refuses the names core refuses, naming the rule, and a directory in use', () => {
+  const bin = join(ROOT, 'packages/create-hydra-ts/bin/create-hydra-ts.js');
+  const dir = mkdtempSync(join(work, 'names-'));
+  for (const name of ['Inventory', 'in ventory', 'a:b', '-x', '.x', 'ok-name.v2_x', 'x9']) {
+    let coreRefuses = false;
+    try {
+      assertServiceName(name);
+    } catch {
+      coreRefuses = true;
+    }
+    const r = spawnSync(process.execPath, [bin, join(dir, `p${Math.random().toString(36).slice(2)}`), `--name=${name}`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status !== 0, coreRefuses, `"${name}": core ${coreRefuses ? 'refuses' : 'accepts'} it; create-hydra-ts exited ${r.status}: ${r.stderr}`);
+    if (coreRefuses) assert.match(r.stderr, new RegExp(`"${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" (has capitals|is not a valid service name)`));
+  }
+  assert.match(spawnSync(process.execPath, [bin, join(dir, 'Inventory')], { encoding: 'utf8' }).stderr, /"Inventory" has capitals: service names are lower case \(try "inventory"\) \(the name comes from the directory; pass --name <service-name>\)/);
+  const used = spawnSync(process.execPath, [bin, ROOT], { encoding: 'utf8' });
+  assert.equal(used.status, 1);
+  assert.match(used.stderr, /exists and is not an empty directory/);
 });
