@@ -3,9 +3,11 @@
  * runs the shared loops with core's sendMessage and request().
  */
 import { pino } from 'pino';
-import { Hydra } from '@hydra-ts/core';
+import { Hydra, startTelemetry } from '@hydra-ts/core';
 import { Counter, protocolStdout, requestReply, sendOneWay, servePeer, type Transport } from './messaging-loops.js';
 
+// As the bins do: the Node SDK only when OTEL_EXPORTER_OTLP_ENDPOINT is set (bench/messaging.ts's traced peers).
+startTelemetry('bench-ts-peer', () => require('@opentelemetry/sdk-node'));
 const write = protocolStdout();
 const counter = new Counter();
 let hydra: Hydra | undefined;

@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
 import type { RoundTrips } from './messaging-loops.js';
-import { redisServer } from './router/processes.js';
+import { baselineDir, otlpSink, redisServer } from './router/processes.js';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const ROUNDS = num('BENCH_ROUNDS', 5);
@@ -55,8 +55,9 @@ class Peer {
   constructor(
     readonly label: string,
     script: string,
+    env: Record<string, string> = {},
   ) {
-    this.child = spawn(process.execPath, [...PEER_NODE_ARGS, script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...PEER_NODE_ARGS, script], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     allPeers.push(this);
     this.child.stderr!.on('data', (c: Buffer) => void (this.stderr = (this.stderr + c.toString()).slice(-2000)));
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
@@ -118,9 +119,9 @@ async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs 
   }
 }
 
-async function startImpl(name: string, script: string, tag: string, redisUrl: string): Promise<Impl> {
-  const receiver = new Peer(`${name} receiver`, script);
-  const sender = new Peer(`${name} sender`, script);
+async function startImpl(name: string, script: string, tag: string, redisUrl: string, env: Record<string, string> = {}): Promise<Impl> {
+  const receiver = new Peer(`${name} receiver`, script, env);
+  const sender = new Peer(`${name} sender`, script, env);
   const recvName = `bench-${tag}-recv`;
   const sendName = `bench-${tag}-send`;
   await receiver.call('init', { serviceName: recvName, redisUrl });
@@ -244,6 +245,21 @@ function report(results: Record<string, RoundResult[]>, ts: string, hy: string, 
   return oneWayOk && p50Ok;
 }
 
+/** CPU per message with tracing off (against the baseline checkout's, when given) and on. */
+function tracingCost(results: Record<string, RoundResult[]>, off: string, on: string, base: string | undefined): void {
+  const cpu = (name: string, pick: (r: RoundResult) => number) => median(results[name]!.map(pick));
+  const sender = (r: RoundResult) => r.oneWay.senderCpuUs;
+  const receiver = (r: RoundResult) => r.oneWay.receiverCpuUs;
+  console.log('\ntracing cost, one-way CPU per message (median of rounds):');
+  const row = (name: string, note: string) => console.log(`  ${name.padEnd(10)} sender ${fmt(cpu(name, sender), 2).padStart(6)} us  receiver ${fmt(cpu(name, receiver), 2).padStart(6)} us  ${note}`);
+  if (base) row(base, `the peers of ${baselineDir()}`);
+  row(off, 'tracing off (no SDK)');
+  row(on, `tracing on: ${fmt(cpu(on, sender) / cpu(off, sender), 2)}x sender, ${fmt(cpu(on, receiver) / cpu(off, receiver), 2)}x receiver`);
+  if (!base) return;
+  const ratio = (cpu(off, sender) + cpu(off, receiver)) / (cpu(base, sender) + cpu(base, receiver));
+  console.log(`  tracing off: sender + receiver CPU ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'})`);
+}
+
 async function main(): Promise<void> {
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const redisUrl = process.env.BENCH_REDIS_URL ?? (await redisServer());
@@ -252,16 +268,23 @@ async function main(): Promise<void> {
 
   const TS = 'hydra-ts';
   const HY = 'hydra@1.9.3';
+  const TRACED = 'ts traced';
+  const BASE = 'ts base';
   const impls: Impl[] = [];
+  // Tracing on: the peers start the Node SDK (OTEL_EXPORTER_OTLP_ENDPOINT), every message sampled, exported to a sink here.
+  const sink = await otlpSink();
+  const base = baselineDir();
   try {
     impls.push(await startImpl(TS, join(__dirname, 'messaging-ts-peer.js'), 'ts', redisUrl));
     impls.push(await startImpl(HY, join(__dirname, '..', 'messaging-hydra-peer.js'), 'hydra', redisUrl));
+    impls.push(await startImpl(TRACED, join(__dirname, 'messaging-ts-peer.js'), 'tst', redisUrl, { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' }));
+    if (base) impls.push(await startImpl(BASE, join(base, 'bench', 'dist', 'messaging-ts-peer.js'), 'tsb', redisUrl));
     for (const impl of impls) {
       process.stdout.write(`warm-up ${impl.name}... `);
       await measure(impl, redis, Math.min(2000, ONEWAY_N), Math.min(500, RR1_N), Math.min(2000, RR64_N));
       console.log('done');
     }
-    const results: Record<string, RoundResult[]> = { [TS]: [], [HY]: [] };
+    const results: Record<string, RoundResult[]> = Object.fromEntries(impls.map((i) => [i.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate who goes first so drift in the machine's state hits both alike.
       const order = round % 2 === 0 ? impls : [...impls].reverse();
@@ -276,7 +299,10 @@ async function main(): Promise<void> {
       }
     }
     report(results, TS, HY, redisUrl);
+    tracingCost(results, TS, TRACED, base ? BASE : undefined);
+    console.log(`OTLP exports received from the traced peers: ${sink.exports()}`);
   } finally {
+    sink.close();
     await Promise.all(allPeers.map((p) => p.stop()));
     await closeRedis(redis);
   }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Router as ExpressRouter } from 'express';
 import WebSocket from 'ws';
 import { request } from 'undici';
-import { Hydra, type UMFMessage } from '@hydra-ts/core';
+import { Hydra, channels, type UMFMessage } from '@hydra-ts/core';
 import { createService, hydraOf, sendOk, type ExpressService } from '@hydra-ts/express';
 import { Router } from '@hydra-ts/router';
 import { haproxyConfig, haproxyInstalled } from '@hydra-ts/local-cluster';
@@ -214,13 +214,18 @@ test('a WebSocket message is traced from the client through the router to the se
 
 test('a Hydra peer in the middle passes the context on: its reply (sent through `via`) arrives in the same trace', async () => {
   const peer = HydraPeer.start('hydra-middle');
-  await peer.call('init', { config: config('hydra-middle'), register: true });
+  const { instanceID } = await peer.call<{ instanceID: string }>('init', { config: config('hydra-middle'), register: true });
   await peer.call('autoReply', { enabled: true });
   await waitFor('hydra-ts to see the Hydra peer', async () => (await hello.hydra.getServicePresence('hydra-middle')).length === 1);
+  // Hydra's registerService resolves before its SUBSCRIBE is done: a message sent at once could be lost.
+  await waitFor('the Hydra peer to listen on its channel', async () => {
+    const answer = (await redis.sendCommand(['PUBSUB', 'NUMSUB', channels.instance('hydra-middle', instanceID)])) as [string, number];
+    return Number(answer[1]) > 0;
+  });
   tracing.reset();
   // hello-service sends; the peer replies to `via`, echo-svc: the peer sits between two hydra-ts services.
   const sent = await hello.hydra.sendMessage({ to: 'hydra-middle:/', via: `${echo.instanceId}@echo-svc:/`, body: { cmd: 'echo' } });
-  const reply = await waitFor('the reply at echo-svc', () => atEcho.find((m) => m.rmid === sent.mid));
+  const reply = await waitFor(() => `the reply at echo-svc (the peer received: ${JSON.stringify(peer.messages.slice(-3))})`, () => atEcho.find((m) => m.rmid === sent.mid));
   const spans = await waitFor('echo-svc to process the reply', () => tracing.spans().find((s) => s.name === 'process echo-svc' && attr(s, 'messaging.message.conversation_id') === sent.mid) && tracing.spans());
   const send = spans.find((s) => s.name === 'send hydra-middle' && attr(s, 'messaging.message.id') === sent.mid)!;
   const processed = spans.find((s) => s.name === 'process echo-svc' && attr(s, 'messaging.message.conversation_id') === sent.mid)!;

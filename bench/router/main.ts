@@ -35,7 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { connectRedis, closeRedis } from '@hydra-ts/core';
 import {
-  BENCH_PATH as PATH, binNodeFlags, cpuSeconds, freePort, quiet, redisServer, rssMb, start, startBackend, startRouter, stop, track, work,
+  BENCH_PATH as PATH, baselineDir, binNodeFlags, cpuSeconds, freePort, otlpSink, quiet, redisServer, rssMb, start, startBackend, startRouter, stop, track, work, type RouterRun,
 } from './processes.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -52,10 +52,10 @@ const RSS_TARGET_MB = 150;
 let configs = 0;
 
 /** The router bin with `settings` as its config file. */
-function router(redisUrl: string, settings: Record<string, unknown>, nodeFlags?: string[]): Promise<{ child: ChildProcess; port: number }> {
+function router(redisUrl: string, settings: Record<string, unknown>, nodeFlags?: string[], run?: RouterRun): Promise<{ child: ChildProcess; port: number }> {
   const config = join(work, `router-${++configs}.json`);
   writeFileSync(config, JSON.stringify(settings));
-  return startRouter(redisUrl, config, nodeFlags);
+  return startRouter(redisUrl, config, nodeFlags, run);
 }
 
 function waitPort(port: number, timeoutMs = 10_000): Promise<void> {
@@ -234,6 +234,11 @@ async function throughput(redisUrl: string): Promise<void> {
   // When the bin sets node flags (memory for CPU), the other side of the trade in the same alternation.
   const plain = binFlags.length ? await router(redisUrl, { accessLog: false }, []) : undefined;
   const alt = process.env.BENCH_ALT_FLAGS ? await router(redisUrl, { accessLog: false }, process.env.BENCH_ALT_FLAGS.split(/\s+/).filter(Boolean)) : undefined;
+  // Tracing on: the bin's own SDK (OTEL_EXPORTER_OTLP_ENDPOINT), every request sampled, exported to a sink here.
+  const sink = await otlpSink();
+  const traced = await router(redisUrl, { accessLog: false }, [...binFlags], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' } });
+  const base = baselineDir();
+  const baseline = base ? await router(redisUrl, { accessLog: false }, [...binFlags], { bin: join(base, 'packages', 'router', 'bin', 'hydra-router.js') }) : undefined;
   const nginx = await startNginx(backendPort);
   const targets: Target[] = [
     { name: 'direct', port: backendPort },
@@ -243,6 +248,8 @@ async function throughput(redisUrl: string): Promise<void> {
     { name: 'router+log', port: logging.port, pid: logging.child.pid, note: 'access log on' },
     { name: 'router x2', port: workers.port, pid: workers.child.pid, note: 'primary + 2 workers' },
   ];
+  targets.push({ name: 'router traced', port: traced.port, pid: traced.child.pid, note: 'OTLP to a local sink, 100% sampled' });
+  if (baseline) targets.push({ name: 'router base', port: baseline.port, pid: baseline.child.pid, note: `the router of ${base}` });
   if (plain) targets.push({ name: 'router -flags', port: plain.port, pid: plain.child.pid, note: 'node without the bin\'s flags' });
   if (alt) targets.push({ name: 'router alt', port: alt.port, pid: alt.child.pid, note: `node ${process.env.BENCH_ALT_FLAGS}` });
   const results = new Map<string, Measured[]>(targets.map((t) => [t.name, []]));
@@ -280,7 +287,14 @@ async function throughput(redisUrl: string): Promise<void> {
     const rss = t.name === 'router' ? ` (target <= ${RSS_TARGET_MB})` : '';
     console.log(`  ${t.name}: CPU per request ${fmt(r.proxyUs / m.proxyUs, 3)}x minimal${bound}, ${fmt(r.proxyUs / n.proxyUs, 2)}x nginx; req/s ${fmt(r.rps / m.rps, 2)}x minimal, ${fmt(r.rps / n.rps, 2)}x nginx; p99 ${fmt(r.p99 / m.p99, 2)}x minimal; peak RSS ${fmt(r.peakMb)} MB${rss}`);
   }
-  await Promise.all([stop(nginx.child, 'SIGQUIT'), stop(minimal.child), stop(routed.child), stop(logging.child), stop(workers.child), ...(plain ? [stop(plain.child)] : []), ...(alt ? [stop(alt.child)] : []), stop(backend.child)]);
+  const off = summary('router');
+  if (baseline) {
+    const ratio = off.proxyUs / summary('router base').proxyUs;
+    console.log(`  tracing off: CPU per request ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'})`);
+  }
+  console.log(`  tracing on (100% sampled, OTLP export): CPU per request ${fmt(summary('router traced').proxyUs, 1)} us, ${fmt(summary('router traced').proxyUs / off.proxyUs, 2)}x off; ${sink.exports()} OTLP exports received`);
+  sink.close();
+  await Promise.all([stop(traced.child), ...(baseline ? [stop(baseline.child)] : []), stop(nginx.child, 'SIGQUIT'), stop(minimal.child), stop(routed.child), stop(logging.child), stop(workers.child), ...(plain ? [stop(plain.child)] : []), ...(alt ? [stop(alt.child)] : []), stop(backend.child)]);
 }
 
 /** Registration of an instance → the first request the router sends it. */

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -140,11 +141,45 @@ export function binNodeFlags(): string[] {
 }
 
 /** The router bin with `configFile` (or none), run with `nodeFlags` (the bin's by default); resolves once it serves. */
-export async function startRouter(redisUrl: string, configFile?: string, nodeFlags = binNodeFlags()): Promise<{ child: ChildProcess; port: number }> {
-  const r = await start([...nodeFlags, ROUTER_BIN, ...(configFile ? [configFile] : [])], {
-    HYDRA_LOG_LEVEL: 'info', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }),
+export async function startRouter(redisUrl: string, configFile?: string, nodeFlags = binNodeFlags(), options: RouterRun = {}): Promise<{ child: ChildProcess; port: number }> {
+  const r = await start([...nodeFlags, options.bin ?? ROUTER_BIN, ...(configFile ? [configFile] : [])], {
+    HYDRA_LOG_LEVEL: 'info', HYDRA_REDIS_URL: redisUrl, HYDRA_SERVICE: JSON.stringify({ servicePort: 0, serviceIP: '127.0.0.1' }), ...options.env,
   }, (j) => j.msg === 'hydra-router ready');
   return { child: r.child, port: r.line.port as number };
+}
+
+/** How startRouter runs a router beside the defaults. */
+export interface RouterRun {
+  /** Another router bin (another checkout's, for a baseline). */
+  bin?: string;
+  /** Environment added (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The checkout named by BENCH_BASELINE_DIR (built), whose router and peers run beside
+ * this one's in the same run, as the baseline of a change; undefined when unset.
+ */
+export function baselineDir(): string | undefined {
+  return process.env.BENCH_BASELINE_DIR || undefined;
+}
+
+/**
+ * An OTLP/HTTP receiver that accepts every export and keeps nothing: traced targets
+ * export their spans here, so their CPU includes making, batching and encoding spans.
+ */
+export async function otlpSink(): Promise<{ url: string; exports: () => number; close: () => void }> {
+  let exports = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      exports++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  return { url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`, exports: () => exports, close: () => void server.close() };
 }
 
 /** `pid` and its descendants (a cluster primary's workers, nginx's worker); [] once it is gone. */

@@ -61,6 +61,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     private readonly subscriber: RedisClient,
     private readonly logger: Logger,
     private readonly onSkippedKey: SkippedKeyHandler,
+    /** Which services this view follows (see the module comment). */
     readonly scope: DiscoveryScope = 'called',
   ) {
     super();

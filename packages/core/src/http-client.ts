@@ -13,7 +13,7 @@ import { errorMessage } from './errors.js';
 import { IDEMPOTENT_METHODS, neverSent } from './retry-safety.js';
 import { createMessage, parseRoute, type ParsedRoute, type UMFInput } from './umf.js';
 import { timerMs } from './timer.js';
-import { injectContext, Tracer, type Span } from './tracing.js';
+import { injectContext, Tracer, tracingOn, type Span } from './tracing.js';
 
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** An instance that refused a connection is passed over this long (its presence outlives its process by up to 3 s). */
@@ -107,7 +107,7 @@ export class ApiClient {
     const body = WITH_BODY.has(method) ? JSON.stringify(message.body) : undefined;
     if (body !== undefined) headers['content-type'] = 'application/json';
     // An HTTP client span (semantic conventions: named by the method); the instance answers as its child.
-    const span = this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
+    const span = !tracingOn() ? undefined : this.tracer.start(method, 'client', { 'http.request.method': method, 'url.path': route.apiRoute.replace(/[?#].*$/, ''), 'hydra.target.service': route.serviceName });
     injectContext(headers, span);
     const asBytes = options.bytes === true;
     if (!span) return this.attempts(route, method, headers, body, timeoutMs, asBytes);

@@ -46,6 +46,8 @@ export function sendSpan(tracer: Tracer, message: UMFMessage, operationName = 's
 
 /** A consumer span continuing the context `message` carries (a new root without one); undefined when tracing is off. */
 export function arrivalSpan(tracer: Tracer, message: UMFMessage, type: 'receive' | 'process', destination: string): Span | undefined {
+  // Checked first: the name and attributes are not even built when tracing is off.
+  if (!tracingOn()) return undefined;
   return tracer.startFrom(message.headers, `${type} ${destination}`, 'consumer', attributes(type, type, destination, message));
 }
 

@@ -133,6 +133,12 @@ export class Registration {
   private lastPruneBid = 0;
   /** This beat's chance to bid for the sweep: until the index's size is known, every beat bids. */
   private sweepChance = 1;
+  /**
+   * The heartbeat's commands skip node-redis's per-command timeout: its AbortSignal timer
+   * per command was most of an idle instance's CPU. A lost connection still fails them at
+   * once, and a beat still waiting for Redis makes the next ones skip (see `beating`).
+   */
+  private readonly untimed: RedisClient;
 
   constructor(
     private readonly redis: RedisClient,
@@ -140,7 +146,9 @@ export class Registration {
     private readonly logger: Logger,
     private readonly onSkippedKey: SkippedKeyHandler,
     private readonly pruneAfterS = DEFAULT_PRUNE_AFTER_S,
-  ) {}
+  ) {
+    this.untimed = redis.withCommandOptions({ timeout: 0 }) as RedisClient;
+  }
 
   nodeEntry(): NodeEntry {
     const i = this.info;
@@ -232,10 +240,11 @@ export class Registration {
    */
   private async renewPresence(): Promise<boolean> {
     const presence = keys.presence(this.info.serviceName, this.info.instanceId);
-    if (Math.random() >= this.sweepChance) return (await this.redis.expire(presence, PRESENCE_TTL_S)) === 1;
+    const r = this.untimed;
+    if (Math.random() >= this.sweepChance) return (await r.expire(presence, PRESENCE_TTL_S)) === 1;
     const replies = await this.pipelined([
-      this.redis.expire(presence, PRESENCE_TTL_S),
-      this.redis.evalSha(SWEEP.sha, { keys: SWEEP_KEYS, arguments: SWEEP_ARGS }),
+      r.expire(presence, PRESENCE_TTL_S),
+      r.evalSha(SWEEP.sha, { keys: SWEEP_KEYS, arguments: SWEEP_ARGS }),
     ]);
     // The sweep script is unknown to a new or restarted server: sent in full once.
     if (isNoScript(replies[1])) await sweep(this.redis);
@@ -250,7 +259,7 @@ export class Registration {
    */
   private async refresh(): Promise<void> {
     const i = this.info;
-    const r = this.redis;
+    const r = this.untimed;
     const [size] = await this.pipelined([
       r.zCard(keys.deadlines()),
       r.set(keys.service(i.serviceName), this.serviceRecord()),

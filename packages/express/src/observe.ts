@@ -4,7 +4,7 @@
  * metrics by route pattern, so labels stay as few as the routes a service has.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { Tracer, instanceAttributes, runArrived, type Hydra } from '@hydra-ts/core';
+import { Tracer, instanceAttributes, runArrived, tracingOn, type Hydra } from '@hydra-ts/core';
 import type { ServiceMetrics } from './metrics.js';
 
 /** The route label of a request no route matched (404s, and the service's own /health, /metrics). */
@@ -45,7 +45,7 @@ export function observeRequests(hydra: Hydra, metrics: ServiceMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     const method = req.method;
-    const span = tracer.startFrom(req.headers, method, 'server', { 'http.request.method': method, 'url.path': req.path, 'url.scheme': 'http' });
+    const span = tracingOn() ? tracer.startFrom(req.headers, method, 'server', { 'http.request.method': method, 'url.path': req.path, 'url.scheme': 'http' }) : undefined;
     (req as Observed)[ARRIVED] = span;
     res.once('close', () => {
       const route = routePattern(req);

@@ -411,7 +411,7 @@ export class ProxyCall implements Dispatcher.DispatchHandler, InFlight {
       span?.set('http.response.status_code', status);
       if (status >= 500) span?.fail(`answered ${status}`, String(status));
     }
-    this.clientSpan?.set('hydra.instance.id', instanceId).end();
+    this.clientSpan?.set('hydra.target.instance', instanceId).end();
     this.r.span!.end();
   }
 }

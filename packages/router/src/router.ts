@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  Hydra, Tracer, instanceAttributes, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
-  type ApiRequestOptions, type ConfigDocument, type Logger, type UMFMessage,
+  Hydra, Tracer, instanceAttributes, tracingOn, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
+  type ApiRequestOptions, type ConfigDocument, type Logger, type Span, type UMFMessage,
 } from '@hydra-ts/core';
 import { readSettings, type RouterSettings } from './settings.js';
 import { STRATEGIES } from './balancer.js';
@@ -291,10 +291,14 @@ export class Router implements ProxyObserver {
       return;
     }
     this.httpStats.log(serviceName);
-    // A route pattern (or the service, for direct addressing) names the span: never the raw path.
-    const route = entry ? entry.pattern : `/${serviceName}/*`;
-    const span = this.tracer.startFrom(req.headers, `${method} ${route}`, 'server', { 'http.request.method': method, 'http.route': route, 'url.path': path, 'hydra.target.service': serviceName });
+    const span = tracingOn() ? this.serverSpan(req, method, path, serviceName, entry?.pattern) : undefined;
     new ProxyCall({ req, res, serviceName, path: forwardPath, ctx, started, via: this.via, span }, this.upstreams, this.settings, this, this.logger, this.tracer).start();
+  }
+
+  /** The server span of a proxied request, named by its route pattern (direct addressing: the service), never the raw path. */
+  private serverSpan(req: IncomingMessage, method: string, path: string, serviceName: string, pattern: string | undefined): Span | undefined {
+    const route = pattern ?? `/${serviceName}/*`;
+    return this.tracer.startFrom(req.headers, `${method} ${route}`, 'server', { 'http.request.method': method, 'http.route': route, 'url.path': path, 'hydra.target.service': serviceName });
   }
 
   /** ProxyObserver: how each proxied request ended. */

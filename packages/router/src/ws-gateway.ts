@@ -17,7 +17,7 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
-  channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, runArrived, toShort, verify,
+  channels, createMessage, envelopeWithReason, errorMessage, isInstanceId, parseMessage, parseRoute, runArrived, toShort, tracingOn, verify,
   type ApiRequestOptions, type Hydra, type Logger, type ShortUMFMessage, type Tracer, type UMFMessage,
 } from '@hydra-ts/core';
 import type { ClientQueue } from './client-queue.js';
@@ -175,7 +175,7 @@ export class WsGateway {
     const clientId = this.ids.get(ws)!;
     this.d.wsStats.log(route.serviceName);
     // The frame continues the client's trace (its `hdr`), or starts one; what it causes is its child.
-    const span = this.d.tracer.startFrom(message.headers, `process ${this.d.hydra.serviceName}`, 'consumer', {
+    const span = !tracingOn() ? undefined : this.d.tracer.startFrom(message.headers, `process ${this.d.hydra.serviceName}`, 'consumer', {
       'messaging.system': 'hydra',
       'messaging.operation.type': 'process',
       'messaging.operation.name': 'process',
