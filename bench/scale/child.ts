@@ -16,7 +16,7 @@ export class Child {
 
   constructor(
     readonly label: string,
-    script: string,
+    readonly script: string,
     args: string[],
     execArgv: string[] = [],
   ) {
@@ -82,6 +82,15 @@ export class Child {
   onEvent(listener: (m: Record<string, unknown>) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Asks the child to exit by itself (the `exit` op) and resolves once it has, or after `timeoutMs`. */
+  async exit(timeoutMs: number): Promise<void> {
+    const p = this.process;
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    await this.call('exit', {}, timeoutMs).catch(() => undefined);
+    await Promise.race([gone, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
   /** SIGKILL by pid; resolves when it has exited. */

@@ -12,6 +12,7 @@
  *   prepare { svc, port } -> id                                creates one, not registered
  *   register { id } -> { t0, t1 }                              registers it; wall clock before and after
  *   gc                                                          a full collection, before RSS is read
+ *   exit                                                        exits (a node flag such as --cpu-prof then writes its file)
  * Progress of `start` is sent as `{ event: 'progress', started, retries, firstRetryReason }`
  * events, counted over all `start` calls.
  */
@@ -94,6 +95,11 @@ const emit = serve({
       emit('progress', { started, retries, firstRetryReason });
     }
     return { started };
+  },
+  /** Exits after answering (a --cpu-prof is written at exit; SIGKILL would lose it). */
+  exit() {
+    setImmediate(() => process.exit(0));
+    return true;
   },
   /** A full collection (the host runs with --expose-gc), so RSS readings around it compare live memory. */
   gc() {

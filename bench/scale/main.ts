@@ -9,8 +9,8 @@
  * services are registered from as few host processes as the per-process knob
  * gives (host.ts). After a settle time, a window measures Redis CPU (from
  * /proc/<pid>/stat), Redis commands/s (INFO commandstats, the bench's own INFO
- * calls left out), Redis output bytes/s (INFO total_net_output_bytes, the bench's
- * own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
+ * calls left out; error replies from INFO errorstats in the details), Redis output
+ * bytes/s (INFO total_net_output_bytes, the bench's own INFO replies left out), the host processes' CPU (/proc) and their RSS growth
  * per instance (from ready, before any instance, to after the window, a full GC
  * before each reading; so it includes the code the first instance loads). Then 3 real routers are started (observer.ts; after the window,
  * so their cost is not in it) and the bench times 20 joins (a new instance's
@@ -35,6 +35,8 @@
  *   BENCH_SCALE_JOINS        joins timed (20)
  *   BENCH_SCALE_KILLS        SIGKILLed instances timed, killed together (5)
  *   BENCH_SCALE_OBSERVE_TIMEOUT_S  limit for one join or leave to be seen (15)
+ *   BENCH_SCALE_HOST_NODE_ARGS  node flags of the N instances' host processes, e.g.
+ *                            "--cpu-prof --cpu-prof-dir=/tmp/prof" (hosts then exit by themselves at the end of a run)
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -62,6 +64,7 @@ const CREATE_ATTEMPTS = num('BENCH_SCALE_CREATE_ATTEMPTS', 3);
 const JOINS = num('BENCH_SCALE_JOINS', 20);
 const KILLS = num('BENCH_SCALE_KILLS', 5);
 const OBSERVE_TIMEOUT_MS = num('BENCH_SCALE_OBSERVE_TIMEOUT_S', 15) * 1000;
+const HOST_NODE_ARGS = (process.env.BENCH_SCALE_HOST_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const ROUTERS = 3;
 /** Consecutive joins not seen in time after which the rest are not tried. */
 const MAX_MISSED_JOINS = 3;
@@ -100,6 +103,8 @@ interface Result {
   redisCpuPct?: number;
   commandsPerS?: number;
   topCommands?: string;
+  /** Error replies per second in the window, by prefix. */
+  errorReplies?: string;
   outputBytesPerS?: number;
   clientsCpuPct?: number;
   hostProcesses?: number;
@@ -127,6 +132,8 @@ interface RedisSample {
   outputBytes: number;
   /** Calls per command (INFO commandstats), the bench's own INFO calls left out. */
   calls: Map<string, number>;
+  /** Error replies so far by prefix (INFO errorstats: NOSCRIPT, WRONGTYPE, ...). */
+  errors: Map<string, number>;
   /** Bytes of this sample's own INFO replies, which the next sample's output counter includes. */
   ownReplyBytes: number;
 }
@@ -137,12 +144,16 @@ async function sampleRedis(redis: RedisClient, pid: number): Promise<RedisSample
   const t = wallMs();
   const cpuS = cpuSeconds(pid);
   const commandstats = await redis.info('commandstats');
+  const errorstats = await redis.info('errorstats');
   const calls = new Map<string, number>();
   for (const [k, v] of infoFields(commandstats)) {
     const name = k.replace(/^cmdstat_/, '');
     if (k.startsWith('cmdstat_') && name !== 'info') calls.set(name, Number(/calls=(\d+)/.exec(v)?.[1] ?? 0));
   }
-  return { t, cpuS, outputBytes: Number(infoFields(stats).get('total_net_output_bytes')), calls, ownReplyBytes: replyBytes(stats) + replyBytes(commandstats) };
+  const errors = new Map<string, number>();
+  for (const [k, v] of infoFields(errorstats)) if (k.startsWith('errorstat_')) errors.set(k.replace(/^errorstat_/, ''), Number(/count=(\d+)/.exec(v)?.[1] ?? 0));
+  const ownReplyBytes = replyBytes(stats) + replyBytes(commandstats) + replyBytes(errorstats);
+  return { t, cpuS, outputBytes: Number(infoFields(stats).get('total_net_output_bytes')), calls, errors, ownReplyBytes };
 }
 
 /** Waits for `pending` (keys) to be reported by every one of `routers` as `event`; resolves key → latest report time. */
@@ -237,6 +248,9 @@ async function timeKills(impl: Impl, url: string, routers: Child[], children: Ch
   return lat;
 }
 
+/** The children running host.ts (N instances' hosts, the joiner, the victims). */
+const hostsOf = (children: Child[]) => children.filter((c) => c.script === HOST);
+
 /** One implementation at one N, on a redis-server of its own; every process it starts is killed before it returns. */
 async function run(impl: Impl, n: number): Promise<Result> {
   const result: Result = { impl, n };
@@ -246,7 +260,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
   try {
     redis = await connectRedis({ url: server.url }, quiet, 'bench');
     const hostCount = Math.ceil(n / PER_PROCESS);
-    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url], ['--expose-gc']));
+    const hosts = Array.from({ length: hostCount }, (_, h) => new Child(`${impl} host ${h}`, HOST, [impl, server.url], ['--expose-gc', ...HOST_NODE_ARGS]));
     children.push(...hosts);
     result.hostProcesses = hostCount;
     await Promise.all(hosts.map((h) => h.ready()));
@@ -300,6 +314,7 @@ async function run(impl: Impl, n: number): Promise<Result> {
     const perCommand = [...r1.calls].map(([name, calls]) => [name, (calls - (r0.calls.get(name) ?? 0)) / secs] as const).filter(([, rate]) => rate > 0);
     result.commandsPerS = perCommand.reduce((s, [, rate]) => s + rate, 0);
     result.topCommands = perCommand.sort((a, b) => b[1] - a[1]).slice(0, 4).map(([name, rate]) => `${name} ${Math.round(rate)}/s`).join(', ');
+    result.errorReplies = [...r1.errors].map(([name, count]) => `${name} ${((count - (r0.errors.get(name) ?? 0)) / secs).toFixed(1)}/s`).filter((e) => !e.endsWith(' 0.0/s')).join(', ');
     result.rssKbPerInstance = (((await rss()) - rss0) * 1024) / n;
     log(`${LABEL[impl]} N=${n}: window done (Redis CPU ${result.redisCpuPct.toFixed(1)} %, clients ${result.clientsCpuPct.toFixed(1)} %); starting ${ROUTERS} routers`);
 
@@ -312,6 +327,8 @@ async function run(impl: Impl, n: number): Promise<Result> {
     result.error = err instanceof Error ? err.message : String(err);
     log(`${LABEL[impl]} N=${n}: ${result.error}`);
   } finally {
+    // With node flags given (a --cpu-prof), hosts exit by themselves first, so that node writes what they ask for.
+    if (HOST_NODE_ARGS.length) await Promise.all(hostsOf(children).map((c) => c.exit(10_000)));
     await Promise.all(children.map((c) => c.kill()));
     if (redis) await closeRedis(redis).catch(() => undefined);
     await stop(server.child, 'SIGKILL');
@@ -437,6 +454,7 @@ function report(results: Result[]): void {
       r.hostProcesses && `${r.hostProcesses} host process(es)`,
       r.startRetries && `${r.startRetries} instance creates retried (the first: ${r.firstRetryReason})`,
       r.topCommands && `busiest commands ${r.topCommands}`,
+      r.errorReplies && `error replies ${r.errorReplies}`,
       observations && `router observations made on a discovery event ${byEvent} of ${observations} (the rest by the ${OBSERVER_POLL_MS} ms poll)`,
       r.error && `stopped: ${r.error}`,
     ]
@@ -450,7 +468,7 @@ function report(results: Result[]): void {
 
 function gitHead(): string {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'unknown';
   }

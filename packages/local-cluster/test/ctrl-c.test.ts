@@ -48,7 +48,12 @@ async function startCluster(how: 'bin' | 'npx' | 'npm start') {
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   // Done when the last holder of the output pipe (the cluster's node) has exited.
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await waitFor(() => `the start-up report of ${how} (output: ${out})`, () => out.includes('Ctrl-C stops everything'), 180_000);
+  // A start that fails (npm start's build, say) ends the wait at once instead of after the limit.
+  const failed = closed.then(() => {
+    throw new Error(`${how} exited before the start-up report (output: ${out})`);
+  });
+  failed.catch(() => {});
+  await Promise.race([waitFor(() => `the start-up report of ${how} (output: ${out})`, () => out.includes('Ctrl-C stops everything'), 180_000), failed]);
   // The table's PID column: the router's and the service's processes.
   const pids = [...out.matchAll(/^(?:manager|worker)-\d+ +\S+ +\S+ +\S+ +\d+ +(\d+) +up$/gm)].map((m) => Number(m[1]));
   assert.equal(pids.length, 2, `a router and a service in the report:\n${out}`);
