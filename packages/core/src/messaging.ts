@@ -215,6 +215,7 @@ export class Messenger {
   async broadcast(input: UMFInput | UMFMessage, defaults?: MessageDefaults): Promise<UMFMessage> {
     const { message, span } = this.prepare(input, defaults, 'publish');
     const route = this.route(message.to);
+    await this.discovery.ready(route.serviceName);
     if (this.discovery.instances(route.serviceName).length === 0) {
       const err = new HydraError('SERVICE_UNAVAILABLE', `Unavailable ${route.serviceName} instances`);
       endSpan(span, err);

@@ -7,8 +7,8 @@
  * The heartbeat is one EXPIRE of the presence key a second: no notification, no
  * announcement, nothing sent to anyone. Every tenth beat rewrites the rest (the nodes
  * entry, health, service record, routes, the index entry), so keys someone deleted are
- * whole again within ten seconds, and takes this instance's turn at the cluster's
- * chores (sweep, scan for Hydra peers, prune). A presence found gone (a FLUSHDB, a
+ * whole again within ten seconds, and takes this instance's turn at the scan for Hydra
+ * peers and the prune; some beats also bid for the sweep of the dead. A presence found gone (a FLUSHDB, a
  * restarted Redis, or this process stalled past the TTL) means a full join at once.
  */
 import { hostname as osHostname } from 'node:os';
@@ -193,10 +193,8 @@ export class Registration {
     return deadlineMember(this.info.serviceName, this.info.instanceId);
   }
 
-  private serviceRecord(): string {
-    const i = this.info;
-    return JSON.stringify({ serviceName: i.serviceName, type: i.serviceType, registeredOn: new Date().toISOString() });
-  }
+  /** The service record, dated when this instance last joined (a refresh rewrites it as it was). */
+  private serviceRecord = '';
 
   /**
    * Every key, the index entry and the `up` announcement in one transaction: whoever
@@ -208,9 +206,10 @@ export class Registration {
     const i = this.info;
     const entry = this.nodeEntry();
     const up = upText(entry);
+    this.serviceRecord = JSON.stringify({ serviceName: i.serviceName, type: i.serviceType, registeredOn: entry.updatedOn });
     const tx = this.redis
       .multi()
-      .set(keys.service(i.serviceName), this.serviceRecord())
+      .set(keys.service(i.serviceName), this.serviceRecord)
       .hSet(keys.nodes(), i.instanceId, JSON.stringify(entry))
       .set(keys.presence(i.serviceName, i.instanceId), i.instanceId, { EX: PRESENCE_TTL_S })
       .set(keys.health(i.serviceName, i.instanceId), JSON.stringify(healthDocument(i)), { EX: HEALTH_TTL_S })
@@ -274,7 +273,7 @@ export class Registration {
     const r = this.untimed;
     const [size] = await this.pipelined([
       r.zCard(keys.deadlines()),
-      r.set(keys.service(i.serviceName), this.serviceRecord()),
+      r.set(keys.service(i.serviceName), this.serviceRecord),
       r.hSet(keys.nodes(), i.instanceId, JSON.stringify(this.nodeEntry())),
       r.set(keys.health(i.serviceName, i.instanceId), JSON.stringify(healthDocument(i)), { EX: HEALTH_TTL_S }),
       r.zAdd(keys.deadlines(), { score: 0, value: this.member }, { condition: 'NX' }),
