@@ -21,6 +21,15 @@ const packages = workspaces.filter((dir) => {
   return !pkg.private && (pkg.types !== undefined || pkg.exports !== undefined);
 });
 
+// The repository every package's package.json names (one home for the URL).
+function repositoryUrl() {
+  const { repository } = readJson(join(ROOT, packages[0], 'package.json'));
+  return repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+}
+
+// Source links name the public repository, not whatever remote (or none) this checkout
+// has: a clone without a GitHub remote made typedoc warn, which fails the build.
+const sourceLinks = { sourceLinkTemplate: `${repositoryUrl()}/blob/{gitRevision}/{path}#L{line}` };
 const validation = { notExported: true, notDocumented: true, invalidLink: true, rewrittenLink: true, unusedMergeModuleWith: true };
 const app = await Application.bootstrapWithPlugins({
   name: 'hydra-ts',
@@ -28,10 +37,11 @@ const app = await Application.bootstrapWithPlugins({
   entryPoints: packages.map((dir) => join(ROOT, dir)),
   // tsc -b has just type-checked every package: typedoc only reads the comments.
   // A package's own typedoc.json adds to these (intentionallyNotExported, with the reasons).
-  packageOptions: { skipErrorChecking: true, validation },
+  packageOptions: { skipErrorChecking: true, validation, ...sourceLinks },
   validation,
   treatValidationWarningsAsErrors: true,
   readme: join(ROOT, 'docs/api-readme.md'),
+  ...sourceLinks,
   out: OUT,
   logLevel: 'Warn',
 });
