@@ -9,28 +9,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertServiceName, connectRedis, closeRedis, keys } from '@hydra-ts/core';
 import { ROOT } from './helpers/processes.js';
-import { freePort, quietLogger, startRedisServer, waitFor } from '@hydra-ts/testing';
-import { installFresh, packWorkspaces, readJson, type Manifest, type Packed } from './helpers/packed.js';
+import { freePort, quietLogger, waitFor } from '@hydra-ts/testing';
+import { installFresh, packedSetup, readJson, type Manifest, type Packed, type PackedSetup } from './helpers/packed.js';
 
+let setup: PackedSetup | undefined;
 let work: string;
 let packed: Packed[];
-let redis: { stop: () => Promise<void> };
 let redisUrl: string;
 /** npm processes started in their own process groups, ended by group in `after`. */
 const groups = new Set<ChildProcess>();
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'hydra-ts-create-'));
-  mkdirSync(join(work, 'tarballs'));
-  packed = packWorkspaces(join(work, 'tarballs'));
-  const port = await freePort();
-  redis = await startRedisServer(port);
-  redisUrl = `redis://127.0.0.1:${port}/0`;
+  setup = await packedSetup('hydra-ts-create-');
+  ({ work, packed, redisUrl } = setup);
 });
 
 after(async () => {
@@ -41,8 +36,7 @@ after(async () => {
       // ESRCH: every process of the group has gone.
     }
   }
-  await redis?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await setup?.cleanup();
 });
 
 /** This file's environment without node:test's NODE_TEST_CONTEXT, which would make a project's own `node --test` report to this runner instead of printing. */

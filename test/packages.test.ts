@@ -10,33 +10,26 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connectRedis, closeRedis, keys } from '@hydra-ts/core';
-import { freePort, quietLogger, startProcess, startRedisServer, stopAllProcesses, stopProcess, waitFor } from '@hydra-ts/testing';
+import { freePort, quietLogger, startProcess, stopAllProcesses, stopProcess, waitFor } from '@hydra-ts/testing';
 import { ROOT } from './helpers/processes.js';
-import { installFresh, packWorkspaces, rootLockVersion, type Packed } from './helpers/packed.js';
+import { installFresh, packedSetup, rootLockVersion, type Packed, type PackedSetup } from './helpers/packed.js';
 
+let setup: PackedSetup | undefined;
 let work: string;
 let packed: Packed[];
-let redis: { stop: () => Promise<void> };
 let redisUrl: string;
 
 before(async () => {
-  work = mkdtempSync(join(tmpdir(), 'hydra-ts-packages-'));
-  assert.ok(relative(ROOT, work).startsWith('..'), `${work} is outside the repository`);
-  mkdirSync(join(work, 'tarballs'));
-  packed = packWorkspaces(join(work, 'tarballs'));
-  const port = await freePort();
-  redis = await startRedisServer(port);
-  redisUrl = `redis://127.0.0.1:${port}/0`;
+  setup = await packedSetup('hydra-ts-packages-');
+  ({ work, packed, redisUrl } = setup);
 });
 
 after(async () => {
   await stopAllProcesses();
-  await redis?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await setup?.cleanup();
 });
 
 /** Every string target of an `exports` map (conditions and subpaths). */

@@ -11,8 +11,10 @@
  * does not declare is not in that closure, so the fresh project's build or run fails.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { freePort, startRedisServer } from '@hydra-ts/testing';
 import { ROOT } from './processes.js';
 
 /** What `npm pack --json` says of one tarball. */
@@ -93,6 +95,42 @@ export function packWorkspaces(dest: string): Packed[] {
     // The manifest packed is the workspace's own (npm pack changes none of the fields read here).
     manifest: readJson<Manifest>(join(ROOT, dirOf.get(p.name)!, 'package.json')),
   }));
+}
+
+/** What a test of the packed packages starts from (packedSetup). */
+export interface PackedSetup {
+  /** A temp directory outside the repository; the tarballs are in its `tarballs/`. */
+  work: string;
+  packed: Packed[];
+  /** A redis-server of the test's own. */
+  redisUrl: string;
+  /** Stops the redis-server and removes `work`. */
+  cleanup(): Promise<void>;
+}
+
+/** Every published workspace packed into a fresh temp directory, and a redis-server started. */
+export async function packedSetup(prefix: string): Promise<PackedSetup> {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const remove = () => rmSync(work, { recursive: true, force: true });
+  try {
+    if (!relative(ROOT, work).startsWith('..')) throw new Error(`${work} is inside the repository`);
+    mkdirSync(join(work, 'tarballs'));
+    const packed = packWorkspaces(join(work, 'tarballs'));
+    const port = await freePort();
+    const redis = await startRedisServer(port);
+    return {
+      work,
+      packed,
+      redisUrl: `redis://127.0.0.1:${port}/0`,
+      async cleanup() {
+        await redis.stop();
+        remove();
+      },
+    };
+  } catch (err) {
+    remove();
+    throw err;
+  }
 }
 
 /**
