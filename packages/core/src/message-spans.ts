@@ -27,6 +27,8 @@ function attributes(type: MessagingOperation, name: string, destination: string,
 /**
  * A producer span for `message` going to the service its `to` names, its context
  * written into the message's headers (a new object: the caller's stays as it was).
+ * Its parent is the current span or, with none current, the context the headers
+ * already carry (a reply's are the original's).
  * Tracing off: no span, and the message carries on the context that arrived with
  * what is being handled, unless its headers already name one.
  */
@@ -37,7 +39,7 @@ export function sendSpan(tracer: Tracer, message: UMFMessage, operationName = 's
     return undefined;
   }
   const destination = parseRoute(message.to).serviceName;
-  const span = tracer.start(`${operationName} ${destination}`, 'producer', attributes('send', operationName, destination, message))!;
+  const span = tracer.startContinuing(message.headers, `${operationName} ${destination}`, 'producer', attributes('send', operationName, destination, message))!;
   const headers = { ...message.headers };
   span.inject(headers);
   message.headers = headers;

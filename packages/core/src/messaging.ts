@@ -230,7 +230,8 @@ export class Messenger {
    */
   async reply(original: UMFMessage, response: UMFInput): Promise<UMFMessage> {
     const { mid: _mid, timestamp: _ts, signature: _sig, ...kept } = original;
-    // The original's headers come along, as in Hydra; its trace context gives way to the current one.
+    // The original's headers come along, as in Hydra; its trace context gives way to the
+    // current one, and is the parent when none is current (a reply sent after the handler returned).
     const { message, span } = this.prepare({
       ...kept,
       rmid: original.mid,

@@ -141,6 +141,19 @@ export class Tracer {
     return this.make(api, parent, name, kind, attributes);
   }
 
+  /**
+   * A child of the current context or, when nothing is current (a reply sent after its
+   * handler returned, from a timer or a queue of its own), of the context `headers`
+   * carry; a new root without either. Undefined when tracing is off.
+   */
+  startContinuing(headers: Record<string, unknown> | undefined, name: string, kind: SpanKindName, attributes?: SpanAttributes): Span | undefined {
+    const api = activeApi();
+    if (!api) return undefined;
+    const active = api.context.active();
+    const parent = api.trace.getSpanContext(active) || !headers ? active : api.propagation.extract(active, headers);
+    return this.make(api, parent, name, kind, attributes);
+  }
+
   /** A child of `parent` (when there is none, tracing is off: undefined too). */
   startUnder(parent: Span | undefined, name: string, kind: SpanKindName, attributes?: SpanAttributes): Span | undefined {
     const api = parent && activeApi();
