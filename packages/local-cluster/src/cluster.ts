@@ -17,6 +17,7 @@ import { Child } from './child.js';
 import { chooseRedis, type RedisChoice } from './redis-source.js';
 import { HAPROXY_HELP, haproxyInstalled, startHaproxy } from './haproxy.js';
 import { cliBin, nextVersion, routerSpec, workerSpec, type ServiceSpec } from './services.js';
+import { OTLP_BASE_PATH } from '@hydra-ts/router';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { serveControl, SOCKET_NAME } from './control.js';
 import { runCommand } from './commands.js';
@@ -91,6 +92,8 @@ export class Cluster {
   private hydra?: Hydra;
   private redis?: RedisChoice;
   private balancerChild?: Child;
+  /** Whether HAProxy goes in front of the routers (decided at start). */
+  private withBalancer = false;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping?: Promise<void>;
   private control?: Server;
@@ -150,6 +153,8 @@ export class Cluster {
     // us), so nothing else ends them: should this process exit without stop() (an error,
     // a test runner giving up), they go with it.
     process.once('exit', this.killAllNow);
+    this.withBalancer = o.balancer ?? haproxyInstalled();
+    if (this.withBalancer && !haproxyInstalled()) throw new Error(HAPROXY_HELP);
     this.specs.set(ROUTER, routerSpec());
     for (const name of o.services) {
       const spec = workerSpec(name);
@@ -175,9 +180,7 @@ export class Cluster {
     await Promise.all(this.routerUrls().map((url) => waitForOk(`${url}/v1/router/health`, o.startTimeoutMs)));
     await this.untilRoutersSee(this.list().filter((i) => i.service !== ROUTER));
 
-    const wantBalancer = o.balancer ?? haproxyInstalled();
-    if (wantBalancer) {
-      if (!haproxyInstalled()) throw new Error(HAPROXY_HELP);
+    if (this.withBalancer) {
       const routers = this.hosts.filter((h) => h.role === 'manager').map((h) => ({ name: h.name, host: h.ip, port: o.routerPort }));
       const balancer = (this.balancerChild = startHaproxy(this.dir, o.balancerHost, o.balancerPort, routers));
       void balancer.exited.then(({ code, signal }) => {
@@ -253,6 +256,22 @@ export class Cluster {
     return port;
   }
 
+  /**
+   * OpenTelemetry's environment for a process whose spans go to the routers' dashboards:
+   * the routers' OTLP/JSON endpoint, through the balancer (any router takes them and
+   * shares them with the rest), else the first router. Spans leave every second, not
+   * the SDK's default five, so a game shows up on the page while one watches.
+   */
+  private dashboardTraceEnv(): Record<string, string> {
+    const o = this.opts;
+    const front = this.withBalancer ? `http://${o.balancerHost}:${o.balancerPort}` : `http://${o.managerPrefix}1:${o.routerPort}`;
+    return {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${front}${OTLP_BASE_PATH}`,
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: process.env.OTEL_BSP_SCHEDULE_DELAY ?? '1000',
+    };
+  }
+
   /** Starts one instance and resolves once it is in the registry (its presence written). */
   private async startInstance(host: Host, service: string, version: string): Promise<ClusterInstance> {
     if (this.stopping) throw new Error('the cluster is stopping');
@@ -260,6 +279,7 @@ export class Cluster {
     const port = this.portFor(host, service);
     const env = {
       ...process.env,
+      ...(this.opts.dashboardTraces ? this.dashboardTraceEnv() : {}),
       HYDRA_REDIS_URL: this.redisUrl,
       HYDRA_SERVICE: `${service}:${version}`,
       HYDRA_SERVICE_IP: host.ip,

@@ -48,6 +48,7 @@ interface StartFlags {
   balancerPort: number;
   control: boolean;
   otlp?: string;
+  traces: boolean;
 }
 
 async function startCommand(flags: StartFlags): Promise<void> {
@@ -79,6 +80,7 @@ async function startCommand(flags: StartFlags): Promise<void> {
       balancer: flags.balancer ? undefined : false,
       balancerPort: flags.balancerPort,
       controlSocket: flags.control,
+      dashboardTraces: flags.traces && !flags.otlp,
       onEvent: (line) => say(`${stamp()} ${line}`),
     });
   } catch (err) {
@@ -168,7 +170,8 @@ const program = new Command('hydra-cluster')
   .option('--balancer-port <port>', 'HAProxy listens on 127.0.0.1:<port>', int, 8080)
   .option('--no-balancer', 'no HAProxy in front of the routers')
   .option('--no-control', 'no control socket')
-  .option('--otlp <url>', "send every process's spans to this OTLP/HTTP endpoint (sets OTEL_EXPORTER_OTLP_ENDPOINT; see docs/tracing.md)", otlpUrl)
+  .option('--otlp <url>', "send every process's spans to this OTLP/HTTP endpoint instead of the routers' dashboard (sets OTEL_EXPORTER_OTLP_ENDPOINT; see docs/tracing.md)", otlpUrl)
+  .option('--no-traces', "no tracing: by default every process sends its spans to the routers, whose dashboard lists the last traces")
   .addHelpText('after', `\nCommands, at the prompt or through "hydra-cluster ctl <command>":\n${commandHelp()}\n\nExample:\n  hydra-cluster --managers 2 --workers 3\n  hydra-cluster ctl scale hello-service 6\n`)
   .action((flags: StartFlags) => startCommand(flags));
 

@@ -31,6 +31,11 @@ export interface ClusterOptions {
   onEvent?: (line: string) => void;
   /** How long one instance may take to register (default 30 s: 13 processes starting on two cores take a while). */
   startTimeoutMs?: number;
+  /**
+   * Every process exports its spans to the routers (through the balancer when there is
+   * one), whose dashboards then list the last traces (default false; `npm start` turns it on).
+   */
+  dashboardTraces?: boolean;
 }
 
 export type ResolvedOptions = Required<Omit<ClusterOptions, 'redisUrl' | 'onEvent' | 'balancer'>> & Pick<ClusterOptions, 'redisUrl'> & {
@@ -75,5 +80,6 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
     controlSocket: o.controlSocket ?? true,
     onEvent: o.onEvent ?? (() => {}),
     startTimeoutMs: o.startTimeoutMs ?? 30_000,
+    dashboardTraces: o.dashboardTraces ?? false,
   };
 }

@@ -47,7 +47,7 @@ export function startReport(cluster: Cluster): string {
     '',
     'Try:',
     ...paths.map((p) => `  curl ${front}${p}`),
-    ...(s.balancer ? [`  ${s.balancer}/   the dashboard, through the balancer (HAProxy -> routers)`] : []),
+    ...(s.balancer ? [`  ${s.balancer}/   the dashboard, through the balancer (HAProxy -> routers)${cluster.opts.dashboardTraces ? '; under Recent traces each request is one trace across the processes it reached' : ''}`] : []),
     ...s.routers.map((r) => `  ${r}/   a router directly (curl ${r}${paths[0] ?? '/v1/router/health'})`),
     `  HYDRA_REDIS_URL=${s.redisUrl} npx hydra-cli nodes`,
     ...cluster.notes.map((n) => `Note: ${n}`),

@@ -9,6 +9,7 @@ import { createClient } from 'redis';
 import { freePort, startRedisServer, waitFor } from '@hydra-ts/testing';
 import { startCluster, haproxyInstalled, Load, type Cluster } from '../src/index.js';
 import { alive, presenceKeys, routerSees } from './helpers.js';
+import type { SpanRecord, TraceSummary } from '@hydra-ts/router';
 
 const HELLO = 'hello-service';
 const HPP = 'hpp-service';
@@ -43,6 +44,7 @@ test('a small cluster comes up: routers on the managers, hello-service on the wo
     workerPrefix: '127.0.42.',
     balancerPort: await freePort(),
     controlSocket: false,
+    dashboardTraces: true,
     onEvent: (line) => events.push(line),
   });
   cluster.announce();
@@ -85,6 +87,25 @@ test('a small cluster comes up: routers on the managers, hello-service on the wo
   } else {
     assert.equal(cluster.balancerUrl, undefined);
     assert.ok(cluster.notes.some((n) => /apt-get install haproxy/.test(n)), 'says how to get HAProxy');
+  }
+});
+
+test("a hot-potato game is one trace on every router's dashboard, with spans from each player", async () => {
+  const res = await fetch(`${front()}/v1/hpp/startgame`);
+  assert.equal(res.status, 200, await res.text());
+  const players = cluster!.list(HPP).map((i) => i.instanceId!).sort();
+  for (const router of cluster!.routerUrls()) {
+    // The game's spans leave each process within about a second (the cluster sets OTEL_BSP_SCHEDULE_DELAY).
+    const game = await waitFor(`${router} to list the game with spans from the router and all ${players.length} players`, async () => {
+      const listed = ((await (await fetch(`${router}/v1/router/traces`)).json()) as { result: TraceSummary[] }).result;
+      const t = listed.find((x) => x.route === 'GET /v1/hpp/startgame');
+      const complete = t && t.services.find((s) => s.service === HPP)?.instances === players.length && t.services.some((s) => s.service === 'hydra-router');
+      return complete ? t : undefined;
+    }, 20_000);
+    assert.equal(game.rootService, 'hydra-router', 'the trace starts at the router that took the request');
+    const { spans } = ((await (await fetch(`${router}/v1/router/traces/${game.traceId}`)).json()) as { result: { spans: SpanRecord[] } }).result;
+    assert.deepEqual([...new Set(spans.filter((s) => s.service === HPP).map((s) => s.instance))].sort(), players, 'every player took part in the one trace');
+    assert.ok(spans.some((s) => s.name === `send ${HPP}`), 'the passes are in it');
   }
 });
 

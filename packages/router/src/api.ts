@@ -8,7 +8,9 @@ import {
   HydraError, assertServiceName, createMessage, healthDocument, readHealth, readHealthLog, readNodes, errorMessage, isHydraError, parseRoute,
   type ApiRequestOptions, type Hydra,
 } from '@hydra-ts/core';
-import { readJsonBody, sendEnvelope, sendReason, type AnswerContext } from './respond.js';
+import { readJsonBody, sendEnvelope, sendJson, sendReason, type AnswerContext } from './respond.js';
+import { spansOfExport } from './otlp-json.js';
+import type { SpanRecord, TraceStore } from './trace-store.js';
 import type { RouteLoader } from './route-loader.js';
 import type { PerSecondStats } from './stats.js';
 import type { IssueLog } from './issue-log.js';
@@ -17,11 +19,20 @@ import type { RouterToken } from './router-token.js';
 
 export const ROUTER_VERSION: string = (require('../../package.json') as { version: string }).version;
 
+/**
+ * The base endpoint (OTEL_EXPORTER_OTLP_ENDPOINT) of the router's OTLP/JSON trace
+ * receiver: `http://<router>/v1/router/otlp`; OTLP/HTTP appends `/v1/traces`.
+ */
+export const OTLP_BASE_PATH = '/v1/router/otlp';
+/** The path OTLP/HTTP posts traces to under OTLP_BASE_PATH. */
+export const OTLP_TRACES_PATH = `${OTLP_BASE_PATH}/v1/traces`;
+
 /** The routes the router registers for itself, as hydra-router does, so tools list them. */
 export const OWN_ROUTES = [
   '[get]/', '[get]/metrics', '[get]/v1/router/health', '[get]/v1/router/list/:thing', '[get]/v1/router/version',
   '[get]/v1/router/refresh', '[get]/v1/router/refresh/:service', '[get]/v1/router/log', '[get]/v1/router/stats',
   '[get]/v1/router/events', '[post]/v1/router/message', '[post]/v1/router/send', '[post]/v1/router/queue',
+  '[get]/v1/router/traces', '[get]/v1/router/traces/:traceId', `[post]${OTLP_TRACES_PATH}`,
 ];
 
 /** How many health-log entries per instance list/services shows (hydra-router: 3). */
@@ -49,6 +60,10 @@ export interface ApiDeps {
   phase: () => RouterPhase;
   /** Asks every router (this one included) to reload routes. */
   broadcastRefresh: (serviceName?: string) => Promise<void>;
+  /** The traces whose spans reached the routers (trace-sharing.ts). */
+  traces: TraceStore;
+  /** Hands received spans to every router (this one included). */
+  shareSpans: (spans: SpanRecord[]) => Promise<void>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: AnswerContext, param: string) => Promise<void> | void;
@@ -67,6 +82,7 @@ export class RouterApi {
       stats: (_q, res, ctx) => sendEnvelope(res, 200, { result: this.statsResult() }, ctx),
       refresh: (_q, res, ctx, param) => this.refresh(res, ctx, param),
       log: (_q, res, ctx) => sendEnvelope(res, 200, { result: { logs: this.d.issues.list() } }, ctx),
+      traces: (_q, res, ctx, param) => this.traces(res, ctx, param),
     };
     this.postRoutes = {
       message: (req, res, ctx) => this.withMessage(req, (m) => this.forward(m, res, ctx)),
@@ -80,6 +96,7 @@ export class RouterApi {
         const queued = await this.d.hydra.queueMessage(m);
         sendEnvelope(res, 200, { result: { mid: queued.mid } }, ctx);
       }),
+      [OTLP_TRACES_PATH.slice('/v1/router/'.length)]: (req, res, ctx) => this.receiveSpans(req, res, ctx),
     };
   }
 
@@ -87,16 +104,18 @@ export class RouterApi {
   async handle(req: IncomingMessage, res: ServerResponse, rest: string, ctx: AnswerContext): Promise<void> {
     let name = rest.replace(/\/+$/, '');
     let param = '';
-    if (name.startsWith('refresh/')) {
-      param = safeDecode(name.slice('refresh/'.length));
-      name = 'refresh';
+    for (const withParam of ['refresh', 'traces']) {
+      if (name.startsWith(`${withParam}/`)) {
+        param = safeDecode(name.slice(withParam.length + 1));
+        name = withParam;
+      }
     }
     const method = req.method ?? 'GET';
     const handler = method === 'POST' ? this.postRoutes[name] : method === 'GET' || method === 'HEAD' ? this.getRoutes[name] : undefined;
     if (!handler) {
       const known = this.getRoutes[name] ? 'GET' : this.postRoutes[name] ? 'POST' : '';
       if (known) sendReason(res, 405, `${method} /v1/router/${name} is not supported; use ${known}`, ctx, { allow: known });
-      else sendReason(res, 404, `/v1/router/${rest} is not a router API endpoint; see version, health, list/routes, list/services, list/nodes, stats, refresh, log, message, send, queue`, ctx);
+      else sendReason(res, 404, `/v1/router/${rest} is not a router API endpoint; see version, health, list/routes, list/services, list/nodes, stats, refresh, log, traces, message, send, queue, otlp/v1/traces`, ctx);
       return;
     }
     try {
@@ -129,11 +148,13 @@ export class RouterApi {
         return this.statsResult();
       case 'log':
         return { logs: this.d.issues.list() };
+      case 'traces':
+        return this.d.traces.list();
       case 'refresh':
         await this.d.broadcastRefresh();
         return {};
       default:
-        return { error: `Route ${apiRoute} is not routable. Over WebSocket the router answers /v1/router/ version, health, list/routes, list/services, list/nodes, stats, log, refresh` };
+        return { error: `Route ${apiRoute} is not routable. Over WebSocket the router answers /v1/router/ version, health, list/routes, list/services, list/nodes, stats, log, traces, refresh` };
     }
   }
 
@@ -205,6 +226,33 @@ export class RouterApi {
     if (service) assertServiceName(service, 'refresh/<service>');
     await this.d.broadcastRefresh(service || undefined);
     sendEnvelope(res, 200, {}, ctx);
+  }
+
+  /** GET /v1/router/traces: the recent traces, most recent first; /traces/<id>: one trace's spans. */
+  private traces(res: ServerResponse, ctx: AnswerContext, traceId: string): void {
+    if (!traceId) {
+      sendEnvelope(res, 200, { result: this.d.traces.list() }, ctx);
+      return;
+    }
+    const spans = this.d.traces.spans(traceId.toLowerCase());
+    if (spans) sendEnvelope(res, 200, { result: { traceId: traceId.toLowerCase(), spans } }, ctx);
+    else sendReason(res, 404, `no trace ${traceId} is kept here (the routers keep the last ones whose spans reached them; see /v1/router/traces)`, ctx);
+  }
+
+  /**
+   * POST /v1/router/otlp/v1/traces: an OTLP/JSON export, answered as OTLP/HTTP answers
+   * (200 with an ExportTraceServiceResponse). Protobuf, OTLP/HTTP's default, is refused
+   * with what to set: decoding it would need a protobuf runtime in the router.
+   */
+  private async receiveSpans(req: IncomingMessage, res: ServerResponse, ctx: AnswerContext): Promise<void> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      sendReason(res, 415, `the router reads OTLP/JSON (content-type application/json), not ${type || 'a body without a content-type'}: set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json`, ctx, { connection: 'close' });
+      return;
+    }
+    const spans = spansOfExport(await readJsonBody(req, this.d.settings.bodyLimitBytes, 'an OTLP ExportTraceServiceRequest'));
+    await this.d.shareSpans(spans);
+    sendJson(res, 200, {}, ctx);
   }
 
   private async withMessage(req: IncomingMessage, act: (m: ReturnType<typeof createMessage>) => Promise<void>): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * The dashboard page: one self-contained document (no build step, no external
  * assets) that listens to `/v1/router/events` and redraws: the hosts (each
- * machine with the instances on it) above the services. Everything shown is put
+ * machine with the instances on it) above the services, then the last traces. Everything shown is put
  * in with textContent or dataset, so names from Redis cannot inject markup.
  */
 export const DASHBOARD_HTML = `<!doctype html>
@@ -55,6 +55,12 @@ export const DASHBOARD_HTML = `<!doctype html>
   li.chip.dead { background:transparent; border:1px dashed #4a2a2d; border-left:4px solid #5a3034; opacity:.75; }
   li.chip.dead .dot, li.chip.dead .sub b { color:var(--bad); }
   li.chip.dead .svc, li.chip.dead .ver { color:var(--dim); }
+  #traces { padding:12px 20px 20px; }
+  #traces table { background:var(--panel); border:1px solid var(--line); border-radius:8px; }
+  #traces td.route { font:12px ui-monospace, monospace; }
+  #traces td.tid { font:12px ui-monospace, monospace; color:var(--dim); }
+  #traces tr.failed td.route { color:var(--bad); }
+  #traces .per { display:inline-block; margin-right:10px; white-space:nowrap; }
 </style>
 </head>
 <body>
@@ -67,12 +73,15 @@ export const DASHBOARD_HTML = `<!doctype html>
 <div id="hosts"></div>
 <h2 class="part">Services</h2>
 <main id="services"><p class="empty">waiting for the first update…</p></main>
+<h2 class="part">Recent traces <span class="meta">spans exported to the routers' OTLP endpoint (/v1/router/otlp); GET /v1/router/traces/&lt;id&gt; lists a trace's spans</span></h2>
+<div id="traces"></div>
 <script>
 (function () {
   var servicesEl = document.getElementById('services');
   var hostsEl = document.getElementById('hosts');
   var hostsSummaryEl = document.getElementById('hosts-summary');
   var routerEl = document.getElementById('router');
+  var tracesEl = document.getElementById('traces');
   var connEl = document.getElementById('conn');
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -169,6 +178,30 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (!hosts.length) frag.appendChild(el('p', 'empty', 'no instances registered'));
     hostsEl.replaceChildren(frag);
   }
+  function renderTraces(traces) {
+    if (!traces.length) {
+      tracesEl.replaceChildren(el('p', 'empty', 'no traces yet: processes send spans here when OTEL_EXPORTER_OTLP_ENDPOINT names this router (npm start does), with OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json'));
+      return;
+    }
+    var table = el('table');
+    var hr = el('tr');
+    ['started', 'route', 'duration', 'spans', 'spans per service', 'trace id'].forEach(function (h) { hr.appendChild(el('th', '', h)); });
+    table.appendChild(hr);
+    traces.forEach(function (t) {
+      var tr = el('tr', t.errors ? 'failed' : '');
+      tr.dataset.trace = t.traceId;
+      tr.appendChild(el('td', '', new Date(t.startedAt).toLocaleTimeString()));
+      tr.appendChild(el('td', 'route', t.route + ' [' + t.rootService + ']'));
+      tr.appendChild(el('td', '', t.durationMs.toFixed(1) + ' ms'));
+      tr.appendChild(el('td', '', t.spans + (t.errors ? ' (' + t.errors + ' failed)' : '')));
+      var per = el('td');
+      t.services.forEach(function (s) { per.appendChild(el('span', 'per', s.service + ' ' + s.spans + (s.instances > 1 ? ' on ' + s.instances + ' instances' : ''))); });
+      tr.appendChild(per);
+      tr.appendChild(el('td', 'tid', t.traceId));
+      table.appendChild(tr);
+    });
+    tracesEl.replaceChildren(table);
+  }
   function render(snap) {
     routerEl.textContent = 'instance ' + snap.router.instanceId.slice(0, 8) + ' · v' + snap.router.version +
       ' · up ' + dur(snap.router.uptimeS) + ' · ' + snap.router.wsClients + ' WebSocket clients · Redis ' + (snap.router.redis ? 'connected' : 'DISCONNECTED') +
@@ -178,6 +211,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (!snap.services.length) frag.appendChild(el('p', 'empty', 'no services registered'));
     servicesEl.replaceChildren(frag);
     renderHosts(snap.hosts);
+    renderTraces(snap.traces);
   }
   var source = new EventSource('/v1/router/events' + location.search);
   source.onopen = function () { connEl.textContent = 'live'; connEl.className = 'live'; };

@@ -13,6 +13,7 @@ import type { PerSecondStats } from './stats.js';
 import { REQUEST_ID, type AnswerContext } from './respond.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { ROUTER_VERSION } from './api.js';
+import type { TraceStore, TraceSummary } from './trace-store.js';
 
 const TICK_MS = 1000;
 /** Membership changes come in bursts (a service restarting): one snapshot per burst. */
@@ -21,6 +22,8 @@ const PUSH_DELAY_MS = 150;
 const RATE_WINDOW_S = 10;
 /** A dead instance stays on the page this long (core prunes nodes entries after an hour). */
 const SHOW_DEAD_S = 3600;
+/** Traces on the page (GET /v1/router/traces has all the store keeps). */
+const SHOW_TRACES = 20;
 
 export interface DashboardDeps {
   hydra: Hydra;
@@ -28,6 +31,7 @@ export interface DashboardDeps {
   httpStats: PerSecondStats;
   errorStats: PerSecondStats;
   wsClients: () => number;
+  traces: TraceStore;
   logger: Logger;
 }
 
@@ -126,6 +130,8 @@ export interface Snapshot {
   services: ServiceView[];
   /** Per host. */
   hosts: HostView[];
+  /** The last traces whose spans reached the routers, most recent first. */
+  traces: TraceSummary[];
   /** When it was built (ISO 8601). */
   generatedAt: string;
 }
@@ -294,6 +300,7 @@ export class Dashboard {
       router: { instanceId: hydra.instanceId, version: ROUTER_VERSION, uptimeS: Math.round(process.uptime()), wsClients: this.d.wsClients(), redis: hydra.redis.isReady },
       services,
       hosts: hostsOf(services),
+      traces: this.d.traces.list(SHOW_TRACES),
       generatedAt: new Date().toISOString(),
     };
   }

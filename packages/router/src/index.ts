@@ -5,3 +5,6 @@ export { RoundRobin, LeastOutstanding, STRATEGIES, type BalancingStrategy, type 
 export { PerSecondStats } from './stats.js';
 export type { ProxyObserver, FailureKind } from './proxy.js';
 export type { Snapshot, ServiceView, InstanceView, HostView, HostInstanceView } from './dashboard.js';
+export { OTLP_BASE_PATH } from './api.js';
+export { TraceStore, MAX_TRACES, MAX_SPANS_PER_TRACE, type SpanRecord, type TraceSummary, type TraceServiceCount } from './trace-store.js';
+export { SPANS_CHANNEL } from './trace-sharing.js';

@@ -35,8 +35,8 @@ export function sendReason(res: ServerResponse, status: number, reason: string, 
   sendJson(res, status, envelopeWithReason(status, reason), ctx, extraHeaders);
 }
 
-/** Reads a whole JSON request body (router API calls only; proxied bodies are streamed). */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+/** Reads a whole JSON request body (router API calls only; proxied bodies are streamed); `expected` names what it should hold. */
+export async function readJsonBody(req: IncomingMessage, limit: number, expected = 'a UMF message'): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -45,7 +45,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HydraError('INVALID_JSON', 'request body is empty; send a UMF message as JSON');
+  if (text.trim() === '') throw new HydraError('INVALID_JSON', `request body is empty; send ${expected} as JSON`);
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;

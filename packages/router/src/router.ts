@@ -30,6 +30,8 @@ import { ClientSecrets } from './client-secrets.js';
 import { TrustedProxies } from './trusted-proxies.js';
 import { UpstreamGuard } from './upstream-guard.js';
 import { Dashboard } from './dashboard.js';
+import { TraceStore } from './trace-store.js';
+import { TraceSharing } from './trace-sharing.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
 
 /** The service name every router registers as (Hydra's own: services broadcast route refreshes to it). */
@@ -72,6 +74,8 @@ export class Router implements ProxyObserver {
   private readonly api: RouterApi;
   private readonly ws: WsGateway;
   private readonly dashboard: Dashboard;
+  private readonly traces = new TraceStore();
+  private sharing?: TraceSharing;
   /** A name the router knows: stats keep their own series only for these (see stats.ts). */
   private readonly known = (name: string) => name === ROUTER_SERVICE || this.upstreams.has(name) || this.routes.knows(name);
   private readonly httpStats = new PerSecondStats(this.known);
@@ -126,6 +130,8 @@ export class Router implements ProxyObserver {
       callOptions,
       phase: () => this.phase,
       broadcastRefresh: (svc) => this.broadcastRefresh(svc),
+      traces: this.traces,
+      shareSpans: (spans) => this.sharing!.publish(spans),
     });
     this.ws = new WsGateway({
       hydra,
@@ -148,6 +154,7 @@ export class Router implements ProxyObserver {
       httpStats: this.httpStats,
       errorStats: this.errorStats,
       wsClients: () => this.ws.size,
+      traces: this.traces,
       logger: this.logger,
     });
     this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => this.onRequest(req, res));
@@ -191,6 +198,7 @@ export class Router implements ProxyObserver {
     // The table is read before the port opens: a router that cannot route yet answers nothing,
     // rather than 404s for routes it has not read (clients and load balancers retry a refused connection).
     await this.routes.load();
+    this.sharing = await TraceSharing.start(hydra, this.traces, this.logger);
     const port = await hydra.listen(this.server);
     const bound = this.server.address();
     const host = typeof bound === 'object' && bound && bound.address !== '::' && bound.address !== '0.0.0.0' ? bound.address : undefined;
@@ -385,6 +393,7 @@ export class Router implements ProxyObserver {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
       await this.hydra.close();
+      await this.sharing?.close();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
       this.server.closeAllConnections();
       await this.upstreams.close();

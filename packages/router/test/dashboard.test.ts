@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { keys } from '@hydra-ts/core';
 import { findChromium } from '@hydra-ts/testing';
-import { Processes, flushDb, withRedis, agent, TEST_OUTPUT, type Proc } from './helpers.js';
+import { Processes, flushDb, withRedis, agent, http, TEST_OUTPUT, type Proc } from './helpers.js';
 
 const DB = 15;
 const procs = new Processes();
 const userDataDir = mkdtempSync(join(tmpdir(), 'router-dashboard-chromium-'));
+let base: string;
 let browser: BrowserContext;
 let page: Page;
 const problems: string[] = [];
@@ -24,6 +25,7 @@ const problems: string[] = [];
 before(async () => {
   await flushDb(DB);
   const started = await procs.router(DB);
+  base = started.base;
   const launch = await findChromium();
   browser = await chromium.launchPersistentContext(userDataDir, { executablePath: launch.executablePath, args: launch.args, env: launch.env, headless: true, viewport: { width: 1280, height: 800 } });
   page = await browser.newPage();
@@ -141,5 +143,30 @@ test('names planted in Redis show as text, names like constructor or __proto__ a
     assert.match((await page.locator(`section.service[data-service="${name}"] .rates`).textContent()) ?? '', /req\/s 0\.0 · errors\/s 0\.0 · total 0 \/ 0 err/);
   }
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  assert.deepEqual(problems, []);
+});
+
+test('recent traces: an exported trace is listed with its route, duration and spans per service, names as text', async () => {
+  const traceId = 'fe'.repeat(16);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const span = (spanId: string, parentSpanId: string | undefined, name: string, service: string, instance: string, ms: number) => ({
+    traceId, spanId, parentSpanId, name, kind: 2, startTimeUnixNano: String(now), endTimeUnixNano: String(now + BigInt(ms) * 1_000_000n),
+    attributes: [{ key: 'hydra.service', value: { stringValue: service } }, { key: 'hydra.instance.id', value: { stringValue: instance } }],
+  });
+  const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [
+    span('0000000000000001', undefined, 'GET /v1/hpp/<b>startgame</b>', 'hydra-router', 'r1', 30),
+    span('0000000000000002', '0000000000000001', 'send hpp-service', 'hpp-service', 'p1', 2),
+    span('0000000000000003', '0000000000000002', 'process hpp-service', 'hpp-service', 'p2', 1),
+  ] }] }] });
+  const posted = await http(`${base}/v1/router/otlp/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  assert.equal(posted.status, 200, posted.text);
+  const row = page.locator(`#traces tr[data-trace="${traceId}"]`);
+  await row.waitFor({ timeout: 10_000 });
+  const cells = await row.locator('td').allTextContents();
+  assert.equal(cells[1], 'GET /v1/hpp/<b>startgame</b> [hydra-router]');
+  assert.equal(cells[2], '30.0 ms');
+  assert.equal(cells[3], '3');
+  assert.equal(cells[4], 'hpp-service 2 on 2 instanceshydra-router 1');
+  assert.equal(await row.locator('b').count(), 0);
   assert.deepEqual(problems, []);
 });

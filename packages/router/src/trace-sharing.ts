@@ -1,0 +1,71 @@
+/**
+ * Every router's dashboard shows the same traces: the router that receives an export
+ * publishes what it read of the spans on one Redis channel, and every router (itself
+ * included) keeps what arrives there in its TraceStore. An exporter may post to any
+ * router (the local cluster posts through the balancer), and a trace's spans come from
+ * many processes, so no single router would see a whole trace otherwise.
+ *
+ * The channel is hydra-ts's own (Hydra peers never see it) and read on a connection of
+ * its own: the router's other connections are core's.
+ */
+import { closeRedis, connectRedis, errorMessage, type Hydra, type Logger, type RedisClient } from '@hydra-ts/core';
+import { isSpanRecord, type SpanRecord, type TraceStore } from './trace-store.js';
+
+/** The Redis channel of span records (docs/wire.md). */
+export const SPANS_CHANNEL = 'hydra-ts:router:spans';
+/** Spans per published message: an export of thousands goes as several messages of tens of KB. */
+const SPANS_PER_MESSAGE = 200;
+/** A larger message on the channel is not ours (200 records are ~60 KB): skipped unread. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export class TraceSharing {
+  private subscriber?: RedisClient;
+
+  private constructor(private readonly hydra: Hydra, private readonly store: TraceStore, private readonly logger: Logger) {}
+
+  /** Subscribed to the channel, so spans any router publishes from now on reach `store`. */
+  static async start(hydra: Hydra, store: TraceStore, logger: Logger): Promise<TraceSharing> {
+    const sharing = new TraceSharing(hydra, store, logger);
+    sharing.subscriber = await connectRedis(hydra.config.hydra.redis, logger, 'trace subscriber');
+    try {
+      await sharing.subscriber.subscribe(SPANS_CHANNEL, (text) => sharing.arrived(text));
+    } catch (err) {
+      await sharing.close();
+      throw err;
+    }
+    return sharing;
+  }
+
+  /** Sends `spans` to every router; rejects (REDIS_UNAVAILABLE) when Redis does not take them. */
+  async publish(spans: SpanRecord[]): Promise<void> {
+    for (let at = 0; at < spans.length; at += SPANS_PER_MESSAGE) {
+      await this.hydra.redis.publish(SPANS_CHANNEL, JSON.stringify({ from: this.hydra.instanceId, spans: spans.slice(at, at + SPANS_PER_MESSAGE) }));
+    }
+  }
+
+  private arrived(text: string): void {
+    if (text.length > MAX_MESSAGE_BYTES) {
+      this.logger.warn({ channel: SPANS_CHANNEL, bytes: text.length }, 'skipped an oversized message on the spans channel');
+      return;
+    }
+    let spans: unknown;
+    try {
+      spans = (JSON.parse(text) as { spans?: unknown }).spans;
+    } catch (err) {
+      this.logger.warn({ channel: SPANS_CHANNEL, err: errorMessage(err) }, 'skipped a message on the spans channel that is not JSON');
+      return;
+    }
+    if (!Array.isArray(spans)) {
+      this.logger.warn({ channel: SPANS_CHANNEL }, 'skipped a message on the spans channel without a "spans" list');
+      return;
+    }
+    const good = spans.filter(isSpanRecord);
+    if (good.length < spans.length) this.logger.warn({ channel: SPANS_CHANNEL, skipped: spans.length - good.length }, 'skipped span records of the wrong shape');
+    this.store.add(good);
+  }
+
+  async close(): Promise<void> {
+    if (this.subscriber) await closeRedis(this.subscriber);
+    this.subscriber = undefined;
+  }
+}
