@@ -20,11 +20,24 @@ export const SCAN_LOCK_MS = 1000;
 const FULL_SCAN_EVERY_MS = 30_000;
 
 /**
+ * The bid for the cluster's scan turn: 'OK' when no one scanned in the last second, null
+ * otherwise. A command of its own so a heartbeat can send it in its pipeline.
+ */
+export function claimScan(redis: RedisClient): Promise<string | null> {
+  return redis.set(keys.scanLock(), '1', { NX: true, PX: SCAN_LOCK_MS });
+}
+
+/**
  * Scans for Hydra peers if no one else did in the last second and something may have
  * joined; returns how many were adopted.
  */
 export async function scanForPeersIfDue(redis: RedisClient, onSkip?: SkippedKeyHandler): Promise<number> {
-  if ((await redis.set(keys.scanLock(), '1', { NX: true, PX: SCAN_LOCK_MS })) === null) return 0;
+  if ((await claimScan(redis)) === null) return 0;
+  return scanForPeersIfChanged(redis, onSkip);
+}
+
+/** With the scan turn won (claimScan): scans if the nodes hash's length changed or 30 s passed. */
+export async function scanForPeersIfChanged(redis: RedisClient, onSkip?: SkippedKeyHandler): Promise<number> {
   const [length, state] = await Promise.all([
     readOrSkip(redis, keys.nodes(), 'hash', () => redis.hLen(keys.nodes()), -1, onSkip),
     redis.get(keys.scanState()),

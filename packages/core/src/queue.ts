@@ -11,29 +11,30 @@ import { HydraError, errorMessage } from './errors.js';
 import { createMessage, parseRoute, toShort, type ShortUMFMessage, type UMFInput, type UMFMessage } from './umf.js';
 import { Tracer } from './tracing.js';
 import { arrivalSpan, endSpan, sendSpan } from './message-spans.js';
+import { Script } from './lua-script.js';
 
 /** How long a taken message may stay in progress before it goes back to the queue. */
 export const DEFAULT_VISIBILITY_TIMEOUT_MS = 30_000;
 
 /** Take the oldest waiting message and note when it was taken, atomically. */
-const TAKE = `
+const TAKE = new Script(`
 local m = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
 if m then redis.call('ZADD', KEYS[3], ARGV[1], m) end
-return m`;
+return m`);
 
 /** Remove a taken message; when it failed, keep it in mqincomplete. Returns 1 if it was in progress. */
-const SETTLE = `
+const SETTLE = new Script(`
 local n = redis.call('LREM', KEYS[1], -1, ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if n > 0 and ARGV[2] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[2]) end
-return n`;
+return n`);
 
 /**
  * Puts messages taken before ARGV[1] back at the head of the queue. Messages in
  * progress with no taken-at time (taken by a Hydra peer) are stamped now, so
  * they are redelivered only after a full visibility timeout.
  */
-const RECOVER = `
+const RECOVER = new Script(`
 local taken = redis.call('LRANGE', KEYS[1], 0, -1)
 local moved = 0
 for _, m in ipairs(taken) do
@@ -47,7 +48,7 @@ for _, m in ipairs(taken) do
     moved = moved + 1
   end
 end
-return moved`;
+return moved`);
 
 /** A message taken from a queue: the message and the exact text that identifies it in Redis. */
 export interface QueuedMessage {
@@ -89,10 +90,7 @@ export class Queues {
   async take(serviceName: string): Promise<QueuedMessage | null> {
     assertServiceName(serviceName);
     const raw = (await whileConnected(`taking a message from ${serviceName}'s queue`, () =>
-      this.redis.eval(TAKE, {
-        keys: [keys.queueReceived(serviceName), keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName)],
-        arguments: [String(Date.now())],
-      }),
+      TAKE.run(this.redis, [keys.queueReceived(serviceName), keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName)], [String(Date.now())]),
     )) as string | null;
     if (raw === null) return null;
     try {
@@ -121,10 +119,7 @@ export class Queues {
 
   private async settle(serviceName: string, raw: string, incomplete: string): Promise<boolean> {
     const n = await whileConnected(`settling a message of ${serviceName}'s queue`, () =>
-      this.redis.eval(SETTLE, {
-        keys: [keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName), keys.queueIncomplete(serviceName)],
-        arguments: [raw, incomplete],
-      }),
+      SETTLE.run(this.redis, [keys.queueInProgress(serviceName), keys.queueTakenAt(serviceName), keys.queueIncomplete(serviceName)], [raw, incomplete]),
     );
     return n === 1;
   }
@@ -133,10 +128,7 @@ export class Queues {
   async recover(serviceName: string, visibilityTimeoutMs = DEFAULT_VISIBILITY_TIMEOUT_MS): Promise<number> {
     assertServiceName(serviceName);
     const now = Date.now();
-    return (await this.redis.eval(RECOVER, {
-      keys: [keys.queueInProgress(serviceName), keys.queueReceived(serviceName), keys.queueTakenAt(serviceName)],
-      arguments: [String(now - visibilityTimeoutMs), String(now)],
-    })) as number;
+    return (await RECOVER.run(this.redis, [keys.queueInProgress(serviceName), keys.queueReceived(serviceName), keys.queueTakenAt(serviceName)], [String(now - visibilityTimeoutMs), String(now)])) as number;
   }
 
   /** How many messages of `serviceName` wait, are in progress and have failed. */

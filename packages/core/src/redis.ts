@@ -56,6 +56,18 @@ export function messagePublisher(client: RedisClient): (channel: string, text: s
   return (channel, text) => untimed.sendCommand<number>(['PUBLISH', channel, text]);
 }
 
+/**
+ * The heartbeat's EXPIRE, the same way (untimed; sendCommand on a plain client): an
+ * instance sends one a second for as long as it lives, so its cost is most of what an
+ * idle instance costs (measured: 44 us of CPU through expire(), 34 us through sendCommand).
+ * Resolves with 1 when the key was there.
+ */
+export function presenceRenewer(client: RedisClient): (key: string, ttlS: number) => Promise<number> {
+  const untimed = client.withCommandOptions({ timeout: 0 });
+  if (sentinelClients.has(client)) return (key, ttlS) => untimed.expire(key, ttlS);
+  return (key, ttlS) => untimed.sendCommand<number>(['EXPIRE', key, String(ttlS)]);
+}
+
 function build(config: RedisConfig): RedisClient {
   if (config.sentinel) {
     const s = config.sentinel;

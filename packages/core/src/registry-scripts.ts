@@ -3,35 +3,10 @@
  * process's (a sweep deciding an instance is dead while it rejoins; two scanners
  * adopting the same Hydra peer). Redis runs each script atomically.
  */
-import { createHash } from 'node:crypto';
 import type { RedisClient } from './redis.js';
 import { KEY_PREFIX, REGISTRY_PREFIX, keys, channels, deadlineMember } from './keys.js';
 import { PRESENCE_TTL_S } from './registry-timing.js';
-
-/** Redis's answer to EVALSHA of a script it does not hold. */
-export function isNoScript(reply: unknown): boolean {
-  return reply instanceof Error && reply.message.startsWith('NOSCRIPT');
-}
-
-/** A script sent by its SHA1 (EVALSHA), and in full once when the server does not know it yet. */
-export class Script {
-  /** The SHA1 Redis knows the script by (for EVALSHA inside a pipeline). */
-  readonly sha: string;
-
-  constructor(private readonly source: string) {
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  /** Runs the script, sending its source only when Redis answers NOSCRIPT (a new or restarted server). */
-  async run(redis: RedisClient, keyNames: string[], args: string[]): Promise<unknown> {
-    try {
-      return await redis.evalSha(this.sha, { keys: keyNames, arguments: args });
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-      return redis.eval(this.source, { keys: keyNames, arguments: args });
-    }
-  }
-}
+import { Script } from './lua-script.js';
 
 /** How long one sweep holds the lock: sweeps run at most this often in the whole cluster. */
 export const SWEEP_LOCK_MS = 250;

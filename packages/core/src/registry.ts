@@ -12,7 +12,7 @@
  * restarted Redis, or this process stalled past the TTL) means a full join at once.
  */
 import { hostname as osHostname } from 'node:os';
-import type { RedisClient } from './redis.js';
+import { presenceRenewer, type RedisClient } from './redis.js';
 import { keys, channels, deadlineMember } from './keys.js';
 import { createMessage, toShort } from './umf.js';
 import type { Logger } from './logger.js';
@@ -21,8 +21,9 @@ import { MultiErrorReply } from 'redis';
 import { isWrongType, reportWrongType, type SkippedKeyHandler } from './wrong-type.js';
 import { readNodesHash } from './registry-reads.js';
 import { upText, downText } from './membership.js';
-import { SWEEP, SWEEP_KEYS, SWEEP_ARGS, sweep, isNoScript } from './registry-scripts.js';
-import { scanForPeersIfDue } from './peer-scan.js';
+import { SWEEP, SWEEP_KEYS, SWEEP_ARGS, sweep } from './registry-scripts.js';
+import { isNoScript } from './lua-script.js';
+import { claimScan, scanForPeersIfChanged } from './peer-scan.js';
 import { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S, BEATS_PER_REFRESH } from './registry-timing.js';
 
 export { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S } from './registry-timing.js';
@@ -134,8 +135,33 @@ export async function pruneNodes(redis: RedisClient, olderThanS: number, now = D
   return removed;
 }
 
+/**
+ * One heartbeat clock for every registration of this process (a process may hold many
+ * instances): on each tick all of them beat, so their commands leave in one event-loop
+ * turn and Redis reads them together, rather than one timer, one wake-up and one read
+ * per instance, spread over the second. Each instance still sends its own commands on
+ * its own connection, and a process with one instance beats as before.
+ */
+const clock = {
+  members: new Set<Registration>(),
+  timer: undefined as NodeJS.Timeout | undefined,
+  join(r: Registration): void {
+    this.members.add(r);
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      for (const m of this.members) m.beat();
+    }, HEARTBEAT_INTERVAL_MS);
+    this.timer.unref();
+  },
+  leave(r: Registration): void {
+    this.members.delete(r);
+    if (this.members.size > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  },
+};
+
 export class Registration {
-  private heartbeat?: NodeJS.Timeout;
   private routes: string[] = [];
   private active = false;
   private beats = 0;
@@ -150,6 +176,8 @@ export class Registration {
    * once, and a beat still waiting for Redis makes the next ones skip (see `beating`).
    */
   private readonly untimed: RedisClient;
+  /** The heartbeat's own EXPIRE (redis.ts presenceRenewer). */
+  private readonly renew: (key: string, ttlS: number) => Promise<number>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -159,6 +187,7 @@ export class Registration {
     private readonly pruneAfterS = DEFAULT_PRUNE_AFTER_S,
   ) {
     this.untimed = redis.withCommandOptions({ timeout: 0 }) as RedisClient;
+    this.renew = presenceRenewer(redis);
   }
 
   nodeEntry(): NodeEntry {
@@ -180,8 +209,7 @@ export class Registration {
   async register(): Promise<void> {
     this.active = true;
     await this.join();
-    this.heartbeat ??= setInterval(() => void this.beat(), HEARTBEAT_INTERVAL_MS);
-    this.heartbeat.unref();
+    clock.join(this);
   }
 
   /** Joins again after Redis came back (a restarted server has lost our keys). */
@@ -221,9 +249,14 @@ export class Registration {
     this.learnIndexSize(replies.at(-1));
   }
 
-  private async beat(): Promise<void> {
+  /** One beat (the clock calls it each second); skipped while the last one still waits for Redis. */
+  beat(): void {
     if (!this.active || !this.redis.isReady || this.beating) return;
     this.beating = true;
+    void this.beatOnce().finally(() => (this.beating = false));
+  }
+
+  private async beatOnce(): Promise<void> {
     const i = this.info;
     try {
       const renewed = await this.renewPresence();
@@ -237,8 +270,6 @@ export class Registration {
       }
     } catch (err) {
       this.logger.warn({ err: errorMessage(err) }, 'heartbeat failed; will retry');
-    } finally {
-      this.beating = false;
     }
   }
 
@@ -252,7 +283,7 @@ export class Registration {
   private async renewPresence(): Promise<boolean> {
     const presence = keys.presence(this.info.serviceName, this.info.instanceId);
     const r = this.untimed;
-    if (Math.random() >= this.sweepChance) return (await r.expire(presence, PRESENCE_TTL_S)) === 1;
+    if (Math.random() >= this.sweepChance) return (await this.renew(presence, PRESENCE_TTL_S)) === 1;
     const replies = await this.pipelined([
       r.expire(presence, PRESENCE_TTL_S),
       r.evalSha(SWEEP.sha, { keys: SWEEP_KEYS, arguments: SWEEP_ARGS }),
@@ -265,14 +296,15 @@ export class Registration {
   /**
    * Every tenth beat, in one round trip: the nodes entry (updatedOn), health, service
    * record, routes and index entry are rewritten (NX for the deadline: the sweeper owns
-   * its score), and the index's size is read for the sweep chance. Then this instance
-   * takes its turn at the scan for Hydra peers and the prune.
+   * its score), the index's size is read for the sweep chance, and this instance bids
+   * for the scan for Hydra peers. Then it scans if it won, and takes its turn at the prune.
    */
   private async refresh(): Promise<void> {
     const i = this.info;
     const r = this.untimed;
-    const [size] = await this.pipelined([
+    const [size, scanWon] = await this.pipelined([
       r.zCard(keys.deadlines()),
+      claimScan(r),
       r.set(keys.service(i.serviceName), this.serviceRecord),
       r.hSet(keys.nodes(), i.instanceId, JSON.stringify(this.nodeEntry())),
       r.set(keys.health(i.serviceName, i.instanceId), JSON.stringify(healthDocument(i)), { EX: HEALTH_TTL_S }),
@@ -282,7 +314,7 @@ export class Registration {
     ]);
     this.learnIndexSize(size);
     if (!this.active) return;
-    await scanForPeersIfDue(this.redis, this.onSkippedKey);
+    if (scanWon === 'OK') await scanForPeersIfChanged(this.redis, this.onSkippedKey);
     await this.pruneIfDue();
   }
 
@@ -362,8 +394,7 @@ export class Registration {
   async deregister(): Promise<void> {
     if (!this.active) return;
     this.active = false;
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
+    clock.leave(this);
     const i = this.info;
     if (!this.redis.isReady) return;
     const down = downText(i.serviceName, i.instanceId, 'removed');
