@@ -240,6 +240,25 @@ export class Hydra extends EventEmitter<{
     return this.messenger.onMessage(handler);
   }
 
+  /**
+   * Listens on a Redis channel of the app's own (plain PUBLISH text, not UMF) through
+   * this instance's subscriber connection, so a feature that needs a channel costs no
+   * connection more; node-redis subscribes again after a reconnect. A listener that
+   * throws is logged, not rethrown into the connection. Resolves once Redis confirmed
+   * the subscription, with a function that stops this listener (others stay).
+   */
+  async subscribe(channel: string, listener: (text: string) => void): Promise<() => Promise<void>> {
+    const guarded = (text: string) => {
+      try {
+        listener(text);
+      } catch (err) {
+        this.logger.warn({ channel, err: errorMessage(err) }, 'a channel listener threw; the message is dropped');
+      }
+    };
+    await this.subscriber.subscribe(channel, guarded);
+    return () => this.subscriber.unsubscribe(channel, guarded);
+  }
+
   /** `from` defaults to this service, so callers only say where a message goes. */
   private withFrom(message: UMFInput): UMFInput {
     return message.from || message.frm ? message : { ...message, ...this.messageDefaults };

@@ -126,6 +126,38 @@ test('a throwing or rejecting handler is logged; the service keeps receiving', a
   }
 });
 
+test("subscribe listens on an app's own channel over the subscriber connection; a throwing listener is logged, stopping one leaves the others", async () => {
+  const { logger, lines } = captureLogger();
+  const svc = await startService(DB, 'channel-reader', {}, { logger });
+  // Channels are not per database: a name of this run's own.
+  const channel = `hydra-ts:test:channel:${svc.instanceId}`;
+  try {
+    const first: string[] = [];
+    const second: string[] = [];
+    const stopFirst = await svc.subscribe(channel, (text) => {
+      if (text === 'bad') throw new Error('listener boom');
+      first.push(text);
+    });
+    await svc.subscribe(channel, (text) => void second.push(text));
+    for (const text of ['one', 'bad', 'two']) await redis.publish(channel, text);
+    await waitFor('both listeners got the good messages', () => first.length === 2 && second.length === 3);
+    assert.deepEqual(first, ['one', 'two']);
+    assert.ok(lines.some((l) => l.err === 'listener boom' && l.channel === channel), 'the throw is logged with its channel');
+
+    await stopFirst();
+    await redis.publish(channel, 'three');
+    await waitFor('the other listener still hears', () => second.includes('three'));
+    assert.deepEqual(first, ['one', 'two'], 'the stopped listener heard nothing more');
+    // Messaging on the same connection is unaffected.
+    const got: UMFMessage[] = [];
+    svc.onMessage((m) => void got.push(m));
+    await svc.sendMessage({ to: 'channel-reader:/', body: { after: true } });
+    await waitFor('a message still arrives', () => got.length === 1);
+  } finally {
+    await svc.close();
+  }
+});
+
 test('several services live in one process without sharing state', async () => {
   const one = await startService(DB, 'multi-one');
   const two = await startService(DB, 'multi-two');

@@ -393,7 +393,6 @@ export class Router implements ProxyObserver {
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeIdleConnections();
       await this.hydra.close();
-      await this.sharing?.close();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000).unref())]);
       this.server.closeAllConnections();
       await this.upstreams.close();

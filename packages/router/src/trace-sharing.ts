@@ -5,10 +5,10 @@
  * router (the local cluster posts through the balancer), and a trace's spans come from
  * many processes, so no single router would see a whole trace otherwise.
  *
- * The channel is hydra-ts's own (Hydra peers never see it) and read on a connection of
- * its own: the router's other connections are core's.
+ * The channel is hydra-ts's own (Hydra peers never see it), read on core's subscriber
+ * connection (Hydra.subscribe).
  */
-import { closeRedis, connectRedis, errorMessage, type Hydra, type Logger, type RedisClient } from '@hydra-ts/core';
+import { errorMessage, type Hydra, type Logger } from '@hydra-ts/core';
 import { isSpanRecord, type SpanRecord, type TraceStore } from './trace-store.js';
 
 /** The Redis channel of span records (docs/wire.md). */
@@ -19,20 +19,13 @@ const SPANS_PER_MESSAGE = 200;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export class TraceSharing {
-  private subscriber?: RedisClient;
-
   private constructor(private readonly hydra: Hydra, private readonly store: TraceStore, private readonly logger: Logger) {}
 
   /** Subscribed to the channel, so spans any router publishes from now on reach `store`. */
   static async start(hydra: Hydra, store: TraceStore, logger: Logger): Promise<TraceSharing> {
     const sharing = new TraceSharing(hydra, store, logger);
-    sharing.subscriber = await connectRedis(hydra.config.hydra.redis, logger, 'trace subscriber');
-    try {
-      await sharing.subscriber.subscribe(SPANS_CHANNEL, (text) => sharing.arrived(text));
-    } catch (err) {
-      await sharing.close();
-      throw err;
-    }
+    // Hydra.close() ends the subscription with the connection: nothing to stop here.
+    await hydra.subscribe(SPANS_CHANNEL, (text) => sharing.arrived(text));
     return sharing;
   }
 
@@ -62,10 +55,5 @@ export class TraceSharing {
     const good = spans.filter(isSpanRecord);
     if (good.length < spans.length) this.logger.warn({ channel: SPANS_CHANNEL, skipped: spans.length - good.length }, 'skipped span records of the wrong shape');
     this.store.add(good);
-  }
-
-  async close(): Promise<void> {
-    if (this.subscriber) await closeRedis(this.subscriber);
-    this.subscriber = undefined;
   }
 }
