@@ -153,8 +153,9 @@ export class Cluster {
     // us), so nothing else ends them: should this process exit without stop() (an error,
     // a test runner giving up), they go with it.
     process.once('exit', this.killAllNow);
-    this.withBalancer = o.balancer ?? haproxyInstalled();
-    if (this.withBalancer && !haproxyInstalled()) throw new Error(HAPROXY_HELP);
+    const installed = haproxyInstalled();
+    this.withBalancer = o.balancer ?? installed;
+    if (this.withBalancer && !installed) throw new Error(HAPROXY_HELP);
     this.specs.set(ROUTER, routerSpec());
     for (const name of o.services) {
       const spec = workerSpec(name);

@@ -234,8 +234,9 @@ export class RouterApi {
       sendEnvelope(res, 200, { result: this.d.traces.list() }, ctx);
       return;
     }
-    const spans = this.d.traces.spans(traceId.toLowerCase());
-    if (spans) sendEnvelope(res, 200, { result: { traceId: traceId.toLowerCase(), spans } }, ctx);
+    const id = traceId.toLowerCase();
+    const spans = this.d.traces.spans(id);
+    if (spans) sendEnvelope(res, 200, { result: { traceId: id, spans } }, ctx);
     else sendReason(res, 404, `no trace ${traceId} is kept here (the routers keep the last ones whose spans reached them; see /v1/router/traces)`, ctx);
   }
 
