@@ -122,7 +122,8 @@ test('a key of the wrong type is skipped with one warning naming it; the rest of
     assert.deepEqual(await readPresence(redis, 'typed-svc', onSkip), []);
     assert.deepEqual(skipped, Array(3).fill('hydra:service:nodes is a string, not a hash'));
     // The heartbeat says so once (not every second), keeps presence alive, and the live view keeps what it knew.
-    await waitFor('the heartbeat warning', () => lines.some((l) => l.key === 'hydra:service:nodes'));
+    // The nodes entry is rewritten every tenth beat: up to 10 s after the join.
+    await waitFor('the heartbeat warning', () => lines.some((l) => l.key === 'hydra:service:nodes'), 30_000);
     const presence = keys.presence('typed-svc', svc.instanceId);
     const ttlBefore = await redis.pTTL(presence);
     await waitFor('presence refreshed', async () => (await redis.pTTL(presence)) > ttlBefore);
