@@ -66,11 +66,31 @@ export interface ApiDeps {
   shareSpans: (spans: SpanRecord[]) => Promise<void>;
 }
 
+/** `table[name]` when `name` is one of its own keys: a path like /v1/router/constructor is no endpoint. */
+function own<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: AnswerContext, param: string) => Promise<void> | void;
 
 export class RouterApi {
   private readonly getRoutes: Record<string, Handler>;
   private readonly postRoutes: Record<string, Handler>;
+  /** What a WebSocket client may read (readForSocket), by name. */
+  private readonly socketReads: Record<string, () => unknown> = {
+    version: () => ({ version: ROUTER_VERSION }),
+    health: () => this.healthDoc(),
+    'list/routes': () => this.routeList(),
+    'list/services': () => this.serviceItems(),
+    'list/nodes': () => readNodes(this.d.hydra.redis),
+    stats: () => this.statsResult(),
+    log: () => ({ logs: this.d.issues.list() }),
+    traces: () => this.d.traces.list(),
+    refresh: async () => {
+      await this.d.broadcastRefresh();
+      return {};
+    },
+  };
 
   constructor(private readonly d: ApiDeps) {
     this.getRoutes = {
@@ -111,11 +131,11 @@ export class RouterApi {
       }
     }
     const method = req.method ?? 'GET';
-    const handler = method === 'POST' ? this.postRoutes[name] : method === 'GET' || method === 'HEAD' ? this.getRoutes[name] : undefined;
+    const handler = method === 'POST' ? own(this.postRoutes, name) : method === 'GET' || method === 'HEAD' ? own(this.getRoutes, name) : undefined;
     if (!handler) {
-      const known = this.getRoutes[name] ? 'GET' : this.postRoutes[name] ? 'POST' : '';
+      const known = own(this.getRoutes, name) ? 'GET' : own(this.postRoutes, name) ? 'POST' : '';
       if (known) sendReason(res, 405, `${method} /v1/router/${name} is not supported; use ${known}`, ctx, { allow: known });
-      else sendReason(res, 404, `/v1/router/${rest} is not a router API endpoint; see version, health, list/routes, list/services, list/nodes, stats, refresh, log, traces, message, send, queue, otlp/v1/traces`, ctx);
+      else sendReason(res, 404, `/v1/router/${rest} is not a router API endpoint; see ${[...Object.keys(this.getRoutes), ...Object.keys(this.postRoutes)].join(', ')}`, ctx);
       return;
     }
     try {
@@ -133,29 +153,9 @@ export class RouterApi {
    */
   async readForSocket(apiRoute: string): Promise<unknown> {
     const name = apiRoute.replace(/^\/v1\/router\//, '').replace(/[?#].*$/, '').replace(/\/+$/, '');
-    switch (name) {
-      case 'version':
-        return { version: ROUTER_VERSION };
-      case 'health':
-        return this.healthDoc();
-      case 'list/routes':
-        return this.routeList();
-      case 'list/services':
-        return this.serviceItems();
-      case 'list/nodes':
-        return readNodes(this.d.hydra.redis);
-      case 'stats':
-        return this.statsResult();
-      case 'log':
-        return { logs: this.d.issues.list() };
-      case 'traces':
-        return this.d.traces.list();
-      case 'refresh':
-        await this.d.broadcastRefresh();
-        return {};
-      default:
-        return { error: `Route ${apiRoute} is not routable. Over WebSocket the router answers /v1/router/ version, health, list/routes, list/services, list/nodes, stats, log, traces, refresh` };
-    }
+    const read = own(this.socketReads, name);
+    if (read) return read();
+    return { error: `Route ${apiRoute} is not routable. Over WebSocket the router answers /v1/router/ ${Object.keys(this.socketReads).join(', ')}` };
   }
 
   /**

@@ -449,6 +449,15 @@ test('names like constructor and __proto__ are services like any other in stats,
   const nodes = await api('list/nodes') as Array<{ serviceName: string; instanceID: string }>;
   for (const name of odd) assert.deepEqual(nodes.filter((n) => n.instanceID === name).map((n) => n.serviceName), [name], name);
   assert.match((await http(`${open.base}/metrics`)).text, /^hydra_router_instances\{service="constructor"\} 1$/m);
+  // As router API endpoints they are unknown (a lookup that found Object's own members left
+  // GET /v1/router/constructor unanswered and answered __proto__ with a 500).
+  for (const name of odd) {
+    for (const method of ['GET', 'POST']) {
+      const answer = await http(`${open.base}/v1/router/${name}`, { method, body: method === 'POST' ? '{}' : undefined });
+      assert.equal(answer.status, 404, `${method} ${name}`);
+      assert.match(answer.json().result.reason, /is not a router API endpoint; see version, health, .*otlp\/v1\/traces$/);
+    }
+  }
 
   // The stats answers are keyed by name without a prototype: even __proto__, were it a known target, keeps its series.
   const counts = new PerSecondStats(() => true);

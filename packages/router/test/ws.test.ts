@@ -267,7 +267,10 @@ test('the router API answers over the socket as hydra-router does: the result as
   assert.ok(nodes.some((n) => n.instanceID === a.instanceId));
   assert.match((await ask('hydra-router:[get]/v1/router/version', 'api-4') as { version: string }).version, /^\d+\.\d+\.\d+$/);
   assert.equal((await ask('hydra-router:[get]/v1/router/health', 'api-5') as { instanceID: string }).instanceID, a.instanceId);
-  assert.match((await ask('hydra-router:[get]/v1/router/nope', 'api-6') as { error: string }).error, /^Route \/v1\/router\/nope is not routable/);
+  assert.match((await ask('hydra-router:[get]/v1/router/nope', 'api-6') as { error: string }).error, /^Route \/v1\/router\/nope is not routable.* version, health, list\/routes/);
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    assert.match((await ask(`hydra-router:[get]/v1/router/${name}`, `api-${name}`) as { error: string }).error, /is not routable/, name);
+  }
   await c.close();
 });
 
