@@ -8,9 +8,9 @@
  * a second, not a SCAN of the keyspace.
  */
 import type { RedisClient } from './redis.js';
-import { keys, patterns, parseInstanceKey, deadlineMember } from './keys.js';
-import { scanKeys, parseNode } from './registry-reads.js';
-import { adopt } from './registry-scripts.js';
+import { keys, patterns, parseInstanceKey } from './keys.js';
+import { parseNode } from './registry-reads.js';
+import { adopt, unindexedPresence } from './registry-scripts.js';
 import { upText } from './membership.js';
 import { readOrSkip, type SkippedKeyHandler } from './wrong-type.js';
 
@@ -52,11 +52,8 @@ export async function scanForPeersIfChanged(redis: RedisClient, onSkip?: Skipped
 
 /** Adopts every present instance matching the presence pattern `match` that the index does not hold. */
 export async function adoptUnindexed(redis: RedisClient, match: string, onSkip?: SkippedKeyHandler): Promise<number> {
-  const present = (await scanKeys(redis, match)).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
-  if (present.length === 0) return 0;
-  const scores = await readOrSkip(redis, keys.deadlines(), 'zset', () => redis.zmScore(keys.deadlines(), present.map((p) => deadlineMember(p.service, p.instanceId))), null, onSkip);
-  if (scores === null) return 0;
-  const missing = present.filter((_, i) => scores[i] === null);
+  const found = await readOrSkip(redis, keys.deadlines(), 'zset', () => unindexedPresence(redis, match), null, onSkip);
+  const missing = (found ?? []).map((k) => parseInstanceKey(k, 'presence')).filter((p) => p !== null);
   if (missing.length === 0) return 0;
   const entries = await readOrSkip(redis, keys.nodes(), 'hash', () => redis.hmGet(keys.nodes(), missing.map((p) => p.instanceId)), [], onSkip);
   let adopted = 0;

@@ -78,3 +78,81 @@ export function adopt(redis: RedisClient, svc: string, id: string, upMessage: st
     deadlineMember(svc, id), id, upMessage, channels.changes(), channels.changesOf(svc),
   ]);
 }
+
+/** Nodes entries one PRUNE_CANDIDATES call looks at (HSCAN's COUNT: a bound on one script's run time). */
+export const PRUNE_PAGE = 200;
+
+/**
+ * One page of the nodes hash (HSCAN from cursor ARGV[1]), answered as {next cursor, id,
+ * entry, id, entry, ...} with only the entries whose presence key is gone (or whose
+ * serviceName cannot be read): the prune's candidates. A live instance's entry never
+ * leaves Redis, so a prune of a steady cluster reads a few bytes, not the whole hash.
+ */
+const PRUNE_CANDIDATES = new Script(`
+local page = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', tonumber(ARGV[2]))
+local out = { page[1] }
+local fields = page[2]
+for i = 1, #fields, 2 do
+  local ok, entry = pcall(cjson.decode, fields[i + 1])
+  local svc = ok and type(entry) == 'table' and entry.serviceName
+  if type(svc) ~= 'string' or redis.call('EXISTS', ARGV[3] .. ':' .. svc .. ':' .. fields[i] .. ':presence') == 0 then
+    out[#out + 1] = fields[i]
+    out[#out + 1] = fields[i + 1]
+  end
+end
+return out`);
+
+/** One page of prune candidates from `cursor` ('0' to start): the next cursor ('0' at the end) and the entries. */
+export async function pruneCandidates(redis: RedisClient, cursor: string): Promise<{ next: string; entries: Array<[id: string, raw: string]> }> {
+  const page = (await PRUNE_CANDIDATES.run(redis, [keys.nodes()], [cursor, String(PRUNE_PAGE), KEY_PREFIX])) as string[];
+  const entries: Array<[string, string]> = [];
+  for (let i = 1; i + 1 < page.length; i += 2) entries.push([page[i]!, page[i + 1]!]);
+  return { next: page[0] ?? '0', entries };
+}
+
+/**
+ * Deletes a nodes entry only if it is unchanged since it was read and the instance has
+ * no presence: an instance that comes back between the read and the delete keeps its
+ * entry. Returns 1 when deleted.
+ */
+const PRUNE_ENTRY = new Script(`
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0`);
+
+/** Runs PRUNE_ENTRY for the entry `raw` of instance `id` of `svc`. */
+export function pruneEntry(redis: RedisClient, svc: string, id: string, raw: string): Promise<unknown> {
+  return PRUNE_ENTRY.run(redis, [keys.nodes(), keys.presence(svc, id)], [id, raw]);
+}
+
+/** Keys one UNINDEXED_PRESENCE call looks at (SCAN's COUNT). */
+const SCAN_PAGE = 1000;
+
+/**
+ * One page of a SCAN for presence keys (cursor ARGV[1], MATCH ARGV[2]), answered as
+ * {next cursor, key, key, ...} without the keys whose instance the index holds: a scan
+ * for Hydra peers in a cluster of hydra-ts instances reads almost nothing. Keys of
+ * another shape are passed on for the caller to judge (parseInstanceKey).
+ */
+const UNINDEXED_PRESENCE = new Script(`
+local page = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', tonumber(ARGV[3]))
+local out = { page[1] }
+local skip = #ARGV[4] + 2
+for _, key in ipairs(page[2]) do
+  local svc, id = string.match(string.sub(key, skip), '^([^:]+):([^:]+):presence$')
+  if not svc or not redis.call('ZSCORE', KEYS[1], svc .. ':' .. id) then out[#out + 1] = key end
+end
+return out`);
+
+/** Every presence key matching `match` whose instance the index does not hold (paged; never KEYS). */
+export async function unindexedPresence(redis: RedisClient, match: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const page = (await UNINDEXED_PRESENCE.run(redis, [keys.deadlines()], [cursor, match, String(SCAN_PAGE), KEY_PREFIX])) as string[];
+    cursor = page[0] ?? '0';
+    found.push(...page.slice(1));
+  } while (cursor !== '0');
+  return found;
+}

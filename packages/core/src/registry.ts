@@ -18,10 +18,9 @@ import { createMessage, toShort } from './umf.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './errors.js';
 import { MultiErrorReply } from 'redis';
-import { isWrongType, reportWrongType, type SkippedKeyHandler } from './wrong-type.js';
-import { readNodesHash } from './registry-reads.js';
+import { isWrongType, readOrSkip, reportWrongType, type SkippedKeyHandler } from './wrong-type.js';
 import { upText, downText } from './membership.js';
-import { SWEEP, SWEEP_KEYS, SWEEP_ARGS, sweep } from './registry-scripts.js';
+import { SWEEP, SWEEP_KEYS, SWEEP_ARGS, sweep, pruneCandidates, pruneEntry } from './registry-scripts.js';
 import { isNoScript } from './lua-script.js';
 import { claimScan, scanForPeersIfChanged } from './peer-scan.js';
 import { HEARTBEAT_INTERVAL_MS, PRESENCE_TTL_S, HEALTH_TTL_S, BEATS_PER_REFRESH } from './registry-timing.js';
@@ -107,31 +106,29 @@ export function healthDocument(info: InstanceInfo): Record<string, unknown> {
 }
 
 /**
- * Deletes a nodes entry only if it is unchanged since it was read and the instance
- * has no presence: an instance that comes back between the read and the delete keeps its entry.
+ * Removes nodes entries not updated for `olderThanS` seconds whose presence is gone;
+ * returns the ids removed. Redis pages through the hash and hands back only entries
+ * without presence (registry-scripts.ts pruneCandidates), so live instances cost nothing.
  */
-const PRUNE_SCRIPT = `
-if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  return redis.call('HDEL', KEYS[1], ARGV[1])
-end
-return 0`;
-
-/** Removes nodes entries not updated for `olderThanS` seconds whose presence is gone; returns the ids removed. */
 export async function pruneNodes(redis: RedisClient, olderThanS: number, now = Date.now(), onSkip?: SkippedKeyHandler): Promise<string[]> {
   const removed: string[] = [];
-  for (const [id, raw] of await readNodesHash(redis, onSkip)) {
-    let entry: Partial<NodeEntry> | undefined;
-    try {
-      entry = JSON.parse(raw) as Partial<NodeEntry>;
-    } catch {
-      entry = undefined; // an unreadable entry is as dead as an old one
+  let cursor = '0';
+  do {
+    const page = await readOrSkip(redis, keys.nodes(), 'hash', () => pruneCandidates(redis, cursor), null, onSkip);
+    if (page === null) break;
+    cursor = page.next;
+    for (const [id, raw] of page.entries) {
+      let entry: Partial<NodeEntry> | undefined;
+      try {
+        entry = JSON.parse(raw) as Partial<NodeEntry>;
+      } catch {
+        entry = undefined; // an unreadable entry is as dead as an old one
+      }
+      const updated = entry?.updatedOn ? Date.parse(entry.updatedOn) : NaN;
+      if (Number.isFinite(updated) && now - updated < olderThanS * 1000) continue;
+      if ((await pruneEntry(redis, typeof entry?.serviceName === 'string' ? entry.serviceName : '', id, raw)) === 1) removed.push(id);
     }
-    const updated = entry?.updatedOn ? Date.parse(entry.updatedOn) : NaN;
-    if (Number.isFinite(updated) && now - updated < olderThanS * 1000) continue;
-    const svc = entry?.serviceName ?? '';
-    const done = await redis.eval(PRUNE_SCRIPT, { keys: [keys.nodes(), keys.presence(svc, id)], arguments: [id, raw] });
-    if (done === 1) removed.push(id);
-  }
+  } while (cursor !== '0');
   return removed;
 }
 

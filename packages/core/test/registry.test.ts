@@ -119,3 +119,25 @@ test('pruning removes long-dead nodes entries but never a live one', async () =>
     await live.close();
   }
 });
+
+test('a prune pages through a large nodes hash: every long-dead entry goes, every entry with presence stays', async () => {
+  const old = new Date(Date.now() - 7200_000).toISOString();
+  const id = (prefix: string, i: number) => `${prefix}${i.toString(16).padStart(31, '0')}`;
+  const dead = Array.from({ length: 450 }, (_, i) => id('d', i));
+  const present = Array.from({ length: 120 }, (_, i) => id('e', i));
+  const entry = (svc: string, instanceID: string) => JSON.stringify({ serviceName: svc, instanceID, updatedOn: old, ip: '127.0.0.1', port: 1 });
+  await redis.hSet(keys.nodes(), Object.fromEntries([...dead.map((d) => [d, entry('paged-dead', d)]), ...present.map((p) => [p, entry('paged-live', p)])]));
+  for (const p of present) await redis.setEx(keys.presence('paged-live', p), 60, p);
+  try {
+    const removed = await pruneNodes(redis, 3600);
+    // (An earlier test's closed instance may go too: only this test's entries are judged.)
+    assert.deepEqual(removed.filter((r) => dead.includes(r)).sort(), dead, 'each dead entry removed once, over several pages');
+    assert.ok(!removed.some((r) => present.includes(r)));
+    const left = await redis.hKeys(keys.nodes());
+    for (const p of present) assert.ok(left.includes(p), p);
+    assert.ok(!left.some((k) => k.startsWith('d')));
+  } finally {
+    await redis.hDel(keys.nodes(), present);
+    await redis.del(present.map((p) => keys.presence('paged-live', p)));
+  }
+});
