@@ -80,7 +80,7 @@ export function adopt(redis: RedisClient, svc: string, id: string, upMessage: st
 }
 
 /** Nodes entries one PRUNE_CANDIDATES call looks at (HSCAN's COUNT: a bound on one script's run time). */
-export const PRUNE_PAGE = 200;
+const PRUNE_PAGE = 200;
 
 /**
  * One page of the nodes hash (HSCAN from cursor ARGV[1]), answered as {next cursor, id,
