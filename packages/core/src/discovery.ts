@@ -239,12 +239,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
         return at > 0 ? [{ svc: m.slice(0, at), id: m.slice(at + 1) }] : [];
       }));
     }
-    const members: Array<{ svc: string; id: string }> = [];
-    for (const svc of this.loaded) {
-      const ids = await readOrSkip(this.redis, keys.instancesOf(svc), 'set', () => this.redis.sMembers(keys.instancesOf(svc)), [], this.onSkippedKey);
-      members.push(...ids.map((id) => ({ svc, id })));
-    }
-    return this.presentNodes(members);
+    // All at once: node-redis sends them in one write (up to MAX_CALLED_SERVICES round trips otherwise).
+    const followed = [...this.loaded];
+    const idsOf = await Promise.all(followed.map((svc) => readOrSkip(this.redis, keys.instancesOf(svc), 'set', () => this.redis.sMembers(keys.instancesOf(svc)), [], this.onSkippedKey)));
+    return this.presentNodes(followed.flatMap((svc, i) => idsOf[i]!.map((id) => ({ svc, id }))));
   }
 
   private apply(change: Change | null): void {
