@@ -30,6 +30,7 @@ import { pino } from 'pino';
 import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
 import type { RoundTrips } from './messaging-loops.js';
 import { baselineDir, otlpSink, redisServer } from './router/processes.js';
+import { median, pairedRatios } from './stats.js';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const ROUNDS = num('BENCH_ROUNDS', 5);
@@ -199,11 +200,6 @@ async function measure(impl: Impl, redis: RedisClient, oneWayN: number, rr1N: nu
   return { oneWay: await oneWay(impl, oneWayN, redis), rr1: await roundTrips(impl, rr1N, 1), rr64: await roundTrips(impl, rr64N, 64) };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 function fmt(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : 'n/a';
 }
@@ -257,7 +253,9 @@ function tracingCost(results: Record<string, RoundResult[]>, off: string, on: st
   row(on, `tracing on: ${fmt(cpu(on, sender) / cpu(off, sender), 2)}x sender, ${fmt(cpu(on, receiver) / cpu(off, receiver), 2)}x receiver`);
   if (!base) return;
   const ratio = (cpu(off, sender) + cpu(off, receiver)) / (cpu(base, sender) + cpu(base, receiver));
-  console.log(`  tracing off: sender + receiver CPU ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'})`);
+  const both = (name: string) => results[name]!.map((r) => sender(r) + receiver(r));
+  const paired = pairedRatios(both(off), both(base));
+  console.log(`  tracing off: sender + receiver CPU ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'}); round by round ${fmt(paired.median, 3)}x, from ${fmt(paired.min, 2)}x to ${fmt(paired.max, 2)}x`);
 }
 
 async function main(): Promise<void> {

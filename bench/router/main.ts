@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { connectRedis, closeRedis } from '@hydra-ts/core';
+import { median, pairedRatios } from '../stats.js';
 import {
   BENCH_PATH as PATH, baselineDir, binNodeFlags, cpuSeconds, freePort, otlpSink, quiet, redisServer, rssMb, start, startBackend, startRouter, stop, track, work, type RouterRun,
 } from './processes.js';
@@ -180,7 +181,6 @@ async function measure(port: number, proxyPid: number | undefined, backendPid: n
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, d = 1) => (Number.isNaN(n) ? '-' : n.toFixed(d));
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -290,7 +290,9 @@ async function throughput(redisUrl: string): Promise<void> {
   const off = summary('router');
   if (baseline) {
     const ratio = off.proxyUs / summary('router base').proxyUs;
-    console.log(`  tracing off: CPU per request ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'})`);
+    const cpuOf = (name: string) => results.get(name)!.map((r) => r.proxyUs);
+    const paired = pairedRatios(cpuOf('router'), cpuOf('router base'));
+    console.log(`  tracing off: CPU per request ${fmt(ratio, 3)}x the baseline's (target <= 1.03: ${ratio <= 1.03 ? 'met' : 'MISSED'}); round by round ${fmt(paired.median, 3)}x, from ${fmt(paired.min, 2)}x to ${fmt(paired.max, 2)}x`);
   }
   console.log(`  tracing on (100% sampled, OTLP export): CPU per request ${fmt(summary('router traced').proxyUs, 1)} us, ${fmt(summary('router traced').proxyUs / off.proxyUs, 2)}x off; ${sink.exports()} OTLP exports received`);
   sink.close();

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { BENCH_PATH, cpuSeconds, redisServer, startBackend, startRouter, work } from './processes.js';
+import { median } from '../stats.js';
 
 const REQUESTS = Number(process.env.WRAP_REQUESTS ?? 20_000);
 const LOOPS = Number(process.env.WRAP_LOOPS ?? 32);
@@ -28,7 +29,6 @@ async function drive(pool: Pool, count: number): Promise<void> {
   await Promise.all(Array.from({ length: LOOPS }, loop));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const redisUrl = await redisServer();
