@@ -11,7 +11,8 @@ import { Router } from 'express';
 import { pino } from 'pino';
 import { Hydra, tracingOn, type UMFMessage } from '@hydra-ts/core';
 import { createService, hydraOf, sendOk } from '@hydra-ts/express';
-import { startProcess, stopAllProcesses, waitFor } from '@hydra-ts/testing';
+import { Router as HydraRouter } from '@hydra-ts/router';
+import { freePort, startProcess, stopAllProcesses, waitFor } from '@hydra-ts/testing';
 import { INCOMING, passThrough, type PassThroughResult } from './helpers/pass-through.js';
 import { freshDatabase, closeRedis, redisUrl } from './helpers/ts-service.js';
 
@@ -61,6 +62,30 @@ test('with no SDK, a traceparent that came with a POST is carried on by the mess
     assert.equal(m.headers?.traceparent, INCOMING);
   } finally {
     await relay.close();
+    await sink.close();
+  }
+});
+
+test('with no SDK, a traceparent posted to the router API (POST /v1/router/send) is carried by the message it sends', async () => {
+  const quiet = pino({ level: 'silent' });
+  const sink = await Hydra.create({ hydra: { serviceName: 'pt-api-sink', serviceIP: '127.0.0.1', servicePort: 0, redis: { url: redisUrl(DB) } } }, { logger: quiet, env: {} });
+  const router = await HydraRouter.start({ hydra: { serviceIP: '127.0.0.1', servicePort: await freePort(), redis: { url: redisUrl(DB) } } } as never, { logger: quiet, env: {} });
+  try {
+    const got: UMFMessage[] = [];
+    sink.onMessage((m) => void got.push(m));
+    await sink.registerService();
+    await waitFor('the router to see the sink', () => router.hydra.discovery.instances('pt-api-sink').length === 1);
+    const post = (traceparent?: string) => fetch(`http://127.0.0.1:${router.port}/v1/router/send`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...(traceparent ? { traceparent } : {}) },
+      body: JSON.stringify({ to: 'pt-api-sink:/', frm: 'client:/', bdy: { traced: Boolean(traceparent) } }),
+    });
+    assert.equal((await post(INCOMING)).status, 200);
+    assert.equal((await post()).status, 200);
+    await waitFor('both messages at the sink', () => got.length === 2);
+    assert.equal(got.find((m) => m.body.traced === true)!.headers?.traceparent, INCOMING);
+    assert.equal(got.find((m) => m.body.traced === false)!.headers, undefined, 'a post without one sends none');
+  } finally {
+    await router.close();
     await sink.close();
   }
 });

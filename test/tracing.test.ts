@@ -157,6 +157,33 @@ test('one trace spans balancer → router → hello-service → a message to ano
   assert.ok(routerServer.endTime[0] * 1e9 + routerServer.endTime[1] >= replyArrives.endTime[0] * 1e9 + replyArrives.endTime[1], 'the reply came back before the router answered');
 });
 
+test("what the router API passes on (POST /v1/router/send, /v1/router/message) continues the caller's trace under the router's server span", async () => {
+  tracing.reset();
+  const sent = await request(`http://127.0.0.1:${router.port}/v1/router/send`, { method: 'POST', headers: { traceparent: CLIENT_TRACEPARENT, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'echo-svc:/', frm: 'client:/', typ: 'posted', bdy: { via: 'api' } }) });
+  assert.equal(sent.statusCode, 200, await sent.body.text());
+  const spans = await waitFor('echo-svc to process the posted message', () => {
+    const t = tracing.trace(CLIENT_TRACE);
+    return t.some((s) => s.name === 'process echo-svc' && attr(s, 'hydra.message.type') === 'posted') ? t : undefined;
+  });
+  const server = one(spans, 'POST /v1/router/send', 'hydra-router');
+  assert.equal(server.kind, SERVER);
+  assert.equal(parentOf(server), CLIENT_SPAN, "the router's span continues the client's traceparent");
+  assert.equal(server.attributes['http.response.status_code'], 200);
+  const processed = spans.find((s) => s.name === 'process echo-svc' && attr(s, 'hydra.message.type') === 'posted')!;
+  assert.ok(descends(spans, processed, server), 'the message is processed under the router API call');
+
+  tracing.reset();
+  const forwarded = await request(`http://127.0.0.1:${router.port}/v1/router/message`, { method: 'POST', headers: { traceparent: CLIENT_TRACEPARENT, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'hello-service:/', frm: 'client:/', fwd: 'hello-service:[get]/v1/hello/test', bdy: {} }) });
+  assert.equal(forwarded.statusCode, 200, await forwarded.body.text());
+  const called = await waitFor('the router API span of the forward', () => {
+    const t = tracing.trace(CLIENT_TRACE);
+    return t.some((s) => s.name === 'POST /v1/router/message') && t.some((s) => s.kind === SERVER && attr(s, 'hydra.service') === 'hello-service') ? t : undefined;
+  });
+  const api = one(called, 'POST /v1/router/message', 'hydra-router');
+  const atHello = called.find((s) => s.kind === SERVER && attr(s, 'hydra.service') === 'hello-service')!;
+  assert.ok(descends(called, atHello, api), "hello-service's server span descends from the router API call");
+});
+
 test('a hot-potato game is one trace with a span per pass', async () => {
   const players: HppService[] = [];
   try {

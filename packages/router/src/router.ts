@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  Hydra, Tracer, instanceAttributes, tracingOn, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
+  Hydra, Tracer, instanceAttributes, tracingOn, runArrived, channels, createMessage, errorMessage, readJsonFile, toShort, defaultLogger,
   type ApiRequestOptions, type ConfigDocument, type Logger, type Span, type UMFMessage,
 } from '@hydra-ts/core';
 import { readSettings, type RouterSettings } from './settings.js';
@@ -33,6 +33,9 @@ import { Dashboard } from './dashboard.js';
 import { TraceStore } from './trace-store.js';
 import { TraceSharing } from './trace-sharing.js';
 import { REQUEST_ID, sendReason, sendJson, type AnswerContext } from './respond.js';
+
+/** Router API endpoints that send something on (a message, a queued message, the HTTP call a message names). */
+const RELAYING = new Set(['/v1/router/message', '/v1/router/send', '/v1/router/queue']);
 
 /** The service name every router registers as (Hydra's own: services broadcast route refreshes to it). */
 export const ROUTER_SERVICE = 'hydra-router';
@@ -364,11 +367,30 @@ export class Router implements ProxyObserver {
       } else if (path === '/v1/router/events') {
         this.dashboard.stream(req, res, ctx);
       } else {
-        await this.api.handle(req, res, path.slice('/v1/router/'.length), ctx);
+        await this.apiCall(req, res, path, ctx);
       }
     } catch (err) {
       this.logger.error({ reqId: ctx.requestId, err: errorMessage(err) }, 'router API call failed');
       if (!res.headersSent) sendJson(res, 500, { statusCode: 500, statusMessage: 'Server Error', result: { reason: errorMessage(err) } }, ctx);
+    }
+  }
+
+  /**
+   * A router API call. Those that pass something on (RELAYING) continue the caller's
+   * trace: under a server span when tracing is on, else with the traceparent that came,
+   * so the message or HTTP call they make is in the caller's trace either way.
+   */
+  private async apiCall(req: IncomingMessage, res: ServerResponse, path: string, ctx: AnswerContext): Promise<void> {
+    const handle = () => this.api.handle(req, res, path.slice('/v1/router/'.length), ctx);
+    const route = path.replace(/\/+$/, '');
+    if (req.method !== 'POST' || !RELAYING.has(route)) return handle();
+    const span = tracingOn() ? this.tracer.startFrom(req.headers, `POST ${route}`, 'server', { 'http.request.method': 'POST', 'http.route': route, 'url.path': path }) : undefined;
+    try {
+      await runArrived(span, req.headers, handle);
+    } finally {
+      span?.set('http.response.status_code', res.statusCode);
+      if (res.statusCode >= 500) span?.fail(`answered ${res.statusCode}`, String(res.statusCode));
+      span?.end();
     }
   }
 
