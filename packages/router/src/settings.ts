@@ -172,7 +172,7 @@ export function readSettings(doc: Record<string, unknown>): RouterSettings {
     corsHeaders[k.toLowerCase()] = String(v);
   }
   const balancing = str(doc, 'balancing', DEFAULT_SETTINGS.balancing);
-  if (!STRATEGIES[balancing]) throw bad('balancing', `"${balancing}" is not one of ${Object.keys(STRATEGIES).join(', ')}`);
+  if (!Object.hasOwn(STRATEGIES, balancing)) throw bad('balancing', `"${balancing}" is not one of ${Object.keys(STRATEGIES).join(', ')}`);
   const settings: RouterSettings = {
     routerToken: str(doc, 'routerToken', ''),
     disableRouterEndpoint: bool(doc, 'disableRouterEndpoint', false),

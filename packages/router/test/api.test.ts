@@ -277,6 +277,11 @@ test('a bad config field or an unreachable Redis stops the start with a message 
   const badConfig = procs.start('router (bad config)', ROUTER_BIN, [bad], { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: '{"servicePort":0}' });
   assert.equal(await badConfig.waitExit(), 1);
   assert.match(badConfig.lines.join('\n'), /cannot start: router config field balancing "random" is not one of round-robin, least-outstanding/);
+  // A name every object has is no strategy either (it passed the check and failed at the first request).
+  writeFileSync(bad, JSON.stringify({ balancing: 'constructor' }));
+  const inherited = procs.start('router (balancing constructor)', ROUTER_BIN, [bad], { HYDRA_REDIS_URL: redisUrl(DB), HYDRA_SERVICE: '{"servicePort":0}' });
+  assert.equal(await inherited.waitExit(), 1);
+  assert.match(inherited.lines.join('\n'), /cannot start: router config field balancing "constructor" is not one of round-robin, least-outstanding/);
 
   const noRedis = procs.start('router (no Redis)', ROUTER_BIN, [], { HYDRA_REDIS_URL: 'redis://127.0.0.1:1/0', HYDRA_SERVICE: '{"servicePort":0}' });
   assert.equal(await noRedis.waitExit(15_000), 1);
