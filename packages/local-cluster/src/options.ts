@@ -1,5 +1,5 @@
 /** The cluster's shape and addresses; every one can be changed so a test can run its own cluster beside `npm start`. */
-import { WORKER_SERVICES } from './services.js';
+import { WORKER_SERVICES, isWorkerService } from './services.js';
 
 export interface ClusterOptions {
   /** Simulated manager hosts, each running a router (default 3, the article's). */
@@ -61,7 +61,7 @@ export function resolveOptions(o: ClusterOptions): ResolvedOptions {
   };
   const workers = positive('workers', o.workers, 5);
   const services = o.services ?? Object.keys(WORKER_SERVICES);
-  for (const s of services) if (!WORKER_SERVICES[s]) throw new Error(`unknown service "${s}"; known: ${Object.keys(WORKER_SERVICES).join(', ')}`);
+  for (const s of services) if (!isWorkerService(s)) throw new Error(`unknown service "${s}"; known: ${Object.keys(WORKER_SERVICES).join(', ')}`);
   const servicePorts = { ...Object.fromEntries(Object.entries(WORKER_SERVICES).map(([k, v]) => [k, v.basePort])), ...o.servicePorts };
   for (const [svc, p] of Object.entries(servicePorts)) port(`servicePorts.${svc}`, p, 0);
   return {

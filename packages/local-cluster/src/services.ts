@@ -64,10 +64,14 @@ export const WORKER_SERVICES: Record<string, { tryPath: string; basePort: number
   'hpp-service': { tryPath: '/v1/hpp/startgame', basePort: 6000 },
 };
 
+/** Whether `name` is one of WORKER_SERVICES (its own keys: "constructor" is none). */
+export function isWorkerService(name: string): boolean {
+  return Object.hasOwn(WORKER_SERVICES, name);
+}
+
 /** The spec of a worker service, or undefined when its package is absent or not built. */
 export function workerSpec(name: string): ServiceSpec | undefined {
-  const known = WORKER_SERVICES[name];
-  return known ? workerService(name, known.tryPath) : undefined;
+  return isWorkerService(name) ? workerService(name, WORKER_SERVICES[name]!.tryPath) : undefined;
 }
 
 /** `0.0.2` → `0.0.3`; anything else gets `-next` appended. */

@@ -72,3 +72,11 @@ test('hydra-cluster prints what runs where, takes commands on its control socket
   assert.deepEqual(await presenceKeys(redisUrl), []);
   assert.notEqual(ctl(socket, 'status').status, 0, 'the control socket is gone');
 });
+
+test('hydra-cluster refuses a service it does not know, a name every object has included, before starting anything', () => {
+  for (const name of ['no-such-service', 'constructor', '__proto__']) {
+    const r = spawnSync(process.execPath, [BIN, '--services', name, '--redis', redisUrl], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`unknown service "${name}"; known: hello-service, hpp-service`));
+  }
+});
