@@ -1,7 +1,7 @@
 /**
  * Every router's dashboard shows the same traces: the router that receives an export
- * publishes what it read of the spans on one Redis channel, and every router (itself
- * included) keeps what arrives there in its TraceStore. An exporter may post to any
+ * keeps what it read of the spans in its TraceStore and publishes them on one Redis
+ * channel, and every other router keeps what arrives there. An exporter may post to any
  * router (the local cluster posts through the balancer), and a trace's spans come from
  * many processes, so no single router would see a whole trace otherwise.
  *
@@ -19,7 +19,12 @@ const SPANS_PER_MESSAGE = 200;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 export class TraceSharing {
-  private constructor(private readonly hydra: Hydra, private readonly store: TraceStore, private readonly logger: Logger) {}
+  /** How this router's own messages on the channel begin (publish writes `from` first). */
+  private readonly ownPrefix: string;
+
+  private constructor(private readonly hydra: Hydra, private readonly store: TraceStore, private readonly logger: Logger) {
+    this.ownPrefix = `{"from":${JSON.stringify(hydra.instanceId)},`;
+  }
 
   /** Subscribed to the channel, so spans any router publishes from now on reach `store`. */
   static async start(hydra: Hydra, store: TraceStore, logger: Logger): Promise<TraceSharing> {
@@ -29,14 +34,20 @@ export class TraceSharing {
     return sharing;
   }
 
-  /** Sends `spans` to every router; rejects (REDIS_UNAVAILABLE) when Redis does not take them. */
+  /**
+   * Keeps `spans` here and sends them to every other router; rejects (REDIS_UNAVAILABLE)
+   * when Redis does not take them (this router keeps them all the same).
+   */
   async publish(spans: SpanRecord[]): Promise<void> {
+    this.store.add(spans);
     for (let at = 0; at < spans.length; at += SPANS_PER_MESSAGE) {
       await this.hydra.redis.publish(SPANS_CHANNEL, JSON.stringify({ from: this.hydra.instanceId, spans: spans.slice(at, at + SPANS_PER_MESSAGE) }));
     }
   }
 
   private arrived(text: string): void {
+    // This router's own, kept when published: the prefix says so without parsing 60 KB again.
+    if (text.startsWith(this.ownPrefix)) return;
     if (text.length > MAX_MESSAGE_BYTES) {
       this.logger.warn({ channel: SPANS_CHANNEL, bytes: text.length }, 'skipped an oversized message on the spans channel');
       return;

@@ -72,9 +72,10 @@ test('spans exported by a router and a service show up on every router as one tr
   const res = await http(`${exporter}/v1/hello/test`, { headers: { traceparent } });
   assert.equal(res.status, 200);
   for (const router of [receiver, exporter]) {
-    const trace = await waitFor(`${router} to list the request's trace with hello-service's spans`, async () => {
+    // Each process exports on its own schedule: wait for both, the router's (which ends last) too.
+    const trace = await waitFor(`${router} to list the request's trace with the spans of hello-service and the router`, async () => {
       const t = (await traces(router)).find((x) => x.traceId === 'ab'.repeat(16));
-      return t?.services.some((s) => s.service === 'hello-service') ? t : undefined;
+      return t?.services.some((s) => s.service === 'hello-service') && t.services.some((s) => s.service === 'hydra-router') ? t : undefined;
     }, 15_000);
     assert.equal(trace.route, 'GET /v1/hello/test', 'the root is the router server span (the client\'s own parent was seen by no router)');
     assert.equal(trace.rootService, 'hydra-router');
