@@ -122,6 +122,10 @@ test('JSON nested deeper than the limit is refused where it is parsed, before an
   assert.equal(jsonDepth(deep(3)), 5);
   assert.equal(jsonDepth('{"s":"[[[[{{{\\"]]"}'), 1, 'brackets inside strings do not count');
   assert.equal(jsonDepth(Buffer.from(deep(3))), 5, 'bytes are measured as text is');
+  assert.equal(jsonDepth(String.raw`{"s":"x\\","t":[[1]]}`), 3, 'a string ending in an escaped backslash ends at its quote');
+  assert.equal(jsonDepth(String.raw`{"s":"x\\\"[[[[","t":[1]}`), 2, 'an escaped quote after escaped backslashes does not end the string');
+  assert.equal(jsonDepth(Buffer.from('{"é":[["ü{"]],"ß":"["}')), 3, 'multi-byte characters in bytes change nothing');
+  assert.equal(jsonDepth('{"open":"[[[['), 1, 'an unterminated string runs to the end');
   assert.equal(parseMessage(deep(MAX_JSON_DEPTH - 2)).to, 'svc:/');
   assert.throws(() => parseMessage(deep(MAX_JSON_DEPTH - 1)), /129 levels deep; the limit is 128/);
   assert.throws(() => parseMessage(`{"to":"svc:/","frm":"x:/","bdy":{"a":${'{"b":'.repeat(200)}1${'}'.repeat(200)}}}`), /202 levels deep/, 'objects count as arrays do');
