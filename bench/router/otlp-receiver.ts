@@ -14,7 +14,7 @@
  * JSON.parse-ing each body, nothing else.
  *
  * Knobs: BENCH_OTLP_SPANS (10,100,1000), BENCH_OTLP_ROUTERS (1,3),
- * BENCH_OTLP_TOTAL (20000 spans a measurement), BENCH_OTLP_CONCURRENCY (4),
+ * BENCH_OTLP_TOTAL (50000 spans a measurement), BENCH_OTLP_CONCURRENCY (4),
  * BENCH_OTLP_MAX_S (60: a measurement stops there even if not all was sent).
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +28,7 @@ const list = (name: string, fallback: number[]) => process.env[name]?.split(',')
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const SPANS = list('BENCH_OTLP_SPANS', [10, 100, 1000]);
 const ROUTERS = list('BENCH_OTLP_ROUTERS', [1, 3]);
-const TOTAL = num('BENCH_OTLP_TOTAL', 20_000);
+const TOTAL = num('BENCH_OTLP_TOTAL', 50_000);
 const CONCURRENCY = num('BENCH_OTLP_CONCURRENCY', 4);
 const MAX_MS = num('BENCH_OTLP_MAX_S', 60) * 1000;
 /** Spans of one trace in an export, as a request through a few services makes. */
