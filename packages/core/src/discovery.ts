@@ -191,7 +191,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
    */
   private async presentNodes(members: Array<{ svc: string; id: string }>): Promise<Instance[] | null> {
     if (members.length === 0) return [];
-    const unknown = members.filter((m) => !this.get(m.svc, m.id));
+    const known = members.map((m) => this.get(m.svc, m.id));
+    const unknown = members.filter((_, i) => !known[i]);
     const [present, entries] = await Promise.all([
       Promise.all(members.map((m) => this.redis.exists(keys.presence(m.svc, m.id)))),
       unknown.length === 0 ? [] : readOrSkip(this.redis, keys.nodes(), 'hash', () => this.redis.hmGet(keys.nodes(), unknown.map((m) => m.id)), null, this.onSkippedKey),
@@ -200,8 +201,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     const read = new Map(unknown.map((m, i) => [m.id, entries[i]]));
     return members.flatMap((m, i) => {
       if (present[i] !== 1) return [];
-      const known = this.get(m.svc, m.id);
-      if (known) return [known];
+      if (known[i]) return [known[i]];
       const node = parseNode(read.get(m.id));
       return node && node.serviceName === m.svc && node.instanceID === m.id ? [node] : [];
     });
