@@ -30,7 +30,7 @@ import { pino } from 'pino';
 import { connectRedis, closeRedis, type RedisClient } from '@hydra-ts/core';
 import type { RoundTrips } from './messaging-loops.js';
 import { baselineDir, otlpSink, redisServer } from './router/processes.js';
-import { median, pairedRatios } from './stats.js';
+import { median, pairedRatios, percentile } from './stats.js';
 
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 const ROUNDS = num('BENCH_ROUNDS', 5);
@@ -177,11 +177,6 @@ interface RR {
   perSecond: number;
   completed: number;
   errors: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
 async function roundTrips(impl: Impl, n: number, concurrency: number): Promise<RR> {

@@ -10,7 +10,7 @@
  * BENCH_OTLP_TOTAL spans were sent, BENCH_OTLP_CONCURRENCY at a time; then the
  * routers' CPU (/proc, utime + stime) and Redis's per span, the exports' latency,
  * the traces each router lists (bounded at 50) and the routers' RSS. The baseline,
- * in the same run and with the same bodies: json-sink.ts, node:http reading and
+ * in the same run and with bodies made alike: json-sink.ts, node:http reading and
  * JSON.parse-ing each body, nothing else.
  *
  * Knobs: BENCH_OTLP_SPANS (10,100,1000), BENCH_OTLP_ROUTERS (1,3),
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { cpuSeconds, rssMb, start, startRedisServer, startRouter, stop } from './processes.js';
-import { median } from '../stats.js';
+import { median, percentile } from '../stats.js';
 
 const list = (name: string, fallback: number[]) => process.env[name]?.split(',').filter(Boolean).map(Number) ?? fallback;
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -76,8 +76,8 @@ interface Measured {
   failed: number;
 }
 
-/** Posts exports of `spans` spans round robin to `ports` until TOTAL spans went (or MAX_MS passed); CPU of `pids` and Redis per span. */
-async function measure(ports: number[], path: string, pids: number[], redisPid: number, spans: number): Promise<Measured> {
+/** Posts exports of `spans` spans round robin to `ports` until TOTAL spans went (or MAX_MS passed); CPU of `pids` (and Redis, when given) per span. */
+async function measure(ports: number[], pids: number[], spans: number, redisPid?: number): Promise<Measured> {
   const pools = ports.map((p) => new Pool(`http://127.0.0.1:${p}`, { connections: CONCURRENCY }));
   const exports = Math.ceil(TOTAL / spans);
   // Bodies made before the clock starts: the sender's CPU is not what is measured.
@@ -87,12 +87,12 @@ async function measure(ports: number[], path: string, pids: number[], redisPid: 
   let failed = 0;
   const deadline = Date.now() + MAX_MS;
   const cpu0 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
-  const redis0 = cpuSeconds(redisPid);
+  const redis0 = redisPid === undefined ? 0 : cpuSeconds(redisPid);
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < exports && Date.now() < deadline) {
       const n = next++;
       const t = performance.now();
-      const res = await pools[n % pools.length]!.request({ path, method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[n % bodies.length]! });
+      const res = await pools[n % pools.length]!.request({ path: RECEIVER_PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[n % bodies.length]! });
       await res.body.dump();
       latencies.push(performance.now() - t);
       if (res.statusCode !== 200) failed++;
@@ -100,7 +100,7 @@ async function measure(ports: number[], path: string, pids: number[], redisPid: 
   }));
   await sleep(SETTLE_MS);
   const cpu1 = pids.reduce((s, p) => s + cpuSeconds(p), 0);
-  const redis1 = cpuSeconds(redisPid);
+  const redis1 = redisPid === undefined ? 0 : cpuSeconds(redisPid);
   await Promise.all(pools.map((p) => p.close()));
   const sent = latencies.length * spans;
   latencies.sort((a, b) => a - b);
@@ -109,7 +109,7 @@ async function measure(ports: number[], path: string, pids: number[], redisPid: 
     usPerSpan: ((cpu1 - cpu0) * 1e6) / sent,
     redisUsPerSpan: ((redis1 - redis0) * 1e6) / sent,
     p50: median(latencies),
-    p99: latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!,
+    p99: percentile(latencies, 0.99),
     failed,
   };
 }
@@ -127,6 +127,10 @@ async function main(): Promise<void> {
   console.log(`bench:router-otlp: ${TOTAL} spans a measurement, ${CONCURRENCY} exports at a time, ${SPANS_PER_TRACE} spans a trace; CPU from /proc (10 ms ticks)`);
   const sink = await start([join(__dirname, 'json-sink.js')], {}, (j) => j.ready === true);
   const sinkPort = sink.line.port as number;
+  // The floor per spans-per-export: the sink alone, before any router runs.
+  const floor = new Map<number, number>();
+  for (const spans of SPANS) floor.set(spans, (await measure([sinkPort], [sink.child.pid!], spans)).usPerSpan);
+  await stop(sink.child);
   const rows: string[] = [];
   const perSpan = new Map<string, number>();
   for (const routers of ROUTERS) {
@@ -134,20 +138,17 @@ async function main(): Promise<void> {
     const started = await Promise.all(Array.from({ length: routers }, () => startRouter(redis.url)));
     const pids = started.map((r) => r.child.pid!);
     for (const spans of SPANS) {
-      const floor = routers === ROUTERS[0] ? await measure([sinkPort], RECEIVER_PATH, [sink.child.pid!], redis.child.pid!, spans) : undefined;
-      if (floor) perSpan.set(`sink ${spans}`, floor.usPerSpan);
-      const m = await measure(started.map((r) => r.port), RECEIVER_PATH, pids, redis.child.pid!, spans);
+      const m = await measure(started.map((r) => r.port), pids, spans, redis.child.pid!);
       perSpan.set(`${routers} ${spans}`, m.usPerSpan);
       const kept = await Promise.all(started.map((r) => tracesListed(r.port)));
       const rss = started.map((r) => rssMb(r.child.pid!));
-      const sinkUs = perSpan.get(`sink ${spans}`)!;
+      const sinkUs = floor.get(spans)!;
       rows.push(`| ${spans} | ${routers} | ${m.spansSent} | ${fmt(m.usPerSpan, 2)} | ${fmt(m.usPerSpan / routers, 2)} | ${fmt(m.redisUsPerSpan, 2)} | ${fmt(sinkUs, 2)} | ${fmt(m.usPerSpan / routers / sinkUs, 2)}x | ${fmt(m.p50, 2)} / ${fmt(m.p99, 2)} | ${m.failed} | ${kept.join(', ')} | ${rss.map((x) => fmt(x, 0)).join(', ')} |`);
       console.log(`  R=${routers} S=${spans}: ${fmt(m.usPerSpan, 2)} us/span for all routers, ${m.failed} failed`);
     }
     await Promise.all(started.map((r) => stop(r.child)));
     await stop(redis.child);
   }
-  await stop(sink.child);
 
   console.log('\n| spans per export | routers | spans sent | routers\' CPU per span (all) | per router | Redis CPU per span | baseline (JSON.parse in node:http) per span | per router / baseline | export p50 / p99 ms | failed | traces listed per router | RSS per router MB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');

@@ -29,7 +29,6 @@ async function drive(pool: Pool, count: number): Promise<void> {
   await Promise.all(Array.from({ length: LOOPS }, loop));
 }
 
-
 async function main(): Promise<void> {
   const redisUrl = await redisServer();
   await startBackend(redisUrl, 'wrap-bench');
