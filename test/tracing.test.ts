@@ -107,6 +107,13 @@ after(async () => {
 });
 
 const byName = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
+/** The spans of the client's trace once `done` holds for them (spans reach the exporter as they end). */
+function clientTraceOnce(what: string, done: (spans: ReadableSpan[]) => boolean): Promise<ReadableSpan[]> {
+  return waitFor(what, () => {
+    const t = tracing.trace(CLIENT_TRACE);
+    return done(t) ? t : undefined;
+  });
+}
 function one(spans: ReadableSpan[], name: string, service?: string): ReadableSpan {
   const found = byName(spans, name).filter((s) => service === undefined || attr(s, 'hydra.service') === service);
   assert.equal(found.length, 1, `one span "${name}"${service ? ` of ${service}` : ''}; spans: ${spans.map((s) => `${s.name}@${attr(s, 'hydra.service')}`).join(', ')}`);
@@ -128,10 +135,7 @@ test('one trace spans balancer → router → hello-service → a message to ano
   assert.equal(answer.result.answer, 'echo-svc');
 
   // The reply's processing at hello-service ends before the router's span, which ends last.
-  const spans = await waitFor('the router span to end', () => {
-    const t = tracing.trace(CLIENT_TRACE);
-    return t.some((s) => s.name === 'GET /v1/ask/echo' && attr(s, 'hydra.service') === 'hydra-router') ? t : undefined;
-  });
+  const spans = await clientTraceOnce('the router span to end', (t) => t.some((s) => s.name === 'GET /v1/ask/echo' && attr(s, 'hydra.service') === 'hydra-router'));
   const routerServer = one(spans, 'GET /v1/ask/echo', 'hydra-router');
   assert.equal(routerServer.kind, SERVER);
   assert.equal(parentOf(routerServer), CLIENT_SPAN, "the router continues the client's trace (through HAProxy)");
@@ -161,10 +165,7 @@ test("what the router API passes on (POST /v1/router/send, /v1/router/message) c
   tracing.reset();
   const sent = await request(`http://127.0.0.1:${router.port}/v1/router/send`, { method: 'POST', headers: { traceparent: CLIENT_TRACEPARENT, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'echo-svc:/', frm: 'client:/', typ: 'posted', bdy: { via: 'api' } }) });
   assert.equal(sent.statusCode, 200, await sent.body.text());
-  const spans = await waitFor('echo-svc to process the posted message', () => {
-    const t = tracing.trace(CLIENT_TRACE);
-    return t.some((s) => s.name === 'process echo-svc' && attr(s, 'hydra.message.type') === 'posted') ? t : undefined;
-  });
+  const spans = await clientTraceOnce('echo-svc to process the posted message', (t) => t.some((s) => s.name === 'process echo-svc' && attr(s, 'hydra.message.type') === 'posted'));
   const server = one(spans, 'POST /v1/router/send', 'hydra-router');
   assert.equal(server.kind, SERVER);
   assert.equal(parentOf(server), CLIENT_SPAN, "the router's span continues the client's traceparent");
@@ -175,10 +176,7 @@ test("what the router API passes on (POST /v1/router/send, /v1/router/message) c
   tracing.reset();
   const forwarded = await request(`http://127.0.0.1:${router.port}/v1/router/message`, { method: 'POST', headers: { traceparent: CLIENT_TRACEPARENT, 'content-type': 'application/json' }, body: JSON.stringify({ to: 'hello-service:/', frm: 'client:/', fwd: 'hello-service:[get]/v1/hello/test', bdy: {} }) });
   assert.equal(forwarded.statusCode, 200, await forwarded.body.text());
-  const called = await waitFor('the router API span of the forward', () => {
-    const t = tracing.trace(CLIENT_TRACE);
-    return t.some((s) => s.name === 'POST /v1/router/message') && t.some((s) => s.kind === SERVER && attr(s, 'hydra.service') === 'hello-service') ? t : undefined;
-  });
+  const called = await clientTraceOnce('the router API span of the forward', (t) => t.some((s) => s.name === 'POST /v1/router/message') && t.some((s) => s.kind === SERVER && attr(s, 'hydra.service') === 'hello-service'));
   const api = one(called, 'POST /v1/router/message', 'hydra-router');
   const atHello = called.find((s) => s.kind === SERVER && attr(s, 'hydra.service') === 'hello-service')!;
   assert.ok(descends(called, atHello, api), "hello-service's server span descends from the router API call");
@@ -194,10 +192,7 @@ test('a hot-potato game is one trace with a span per pass', async () => {
     const res = await request(`http://127.0.0.1:${router.port}/v1/hpp/startgame`, { headers: { traceparent: CLIENT_TRACEPARENT } });
     const game = (await res.body.json()) as { result: { gameLog: string[]; outcome: string } };
     assert.equal(res.statusCode, 200, JSON.stringify(game));
-    const spans = await waitFor('the router span of the game', () => {
-      const t = tracing.trace(CLIENT_TRACE);
-      return t.some((s) => s.name === 'GET /v1/hpp/startgame' && attr(s, 'hydra.service') === 'hydra-router') ? t : undefined;
-    });
+    const spans = await clientTraceOnce('the router span of the game', (t) => t.some((s) => s.name === 'GET /v1/hpp/startgame' && attr(s, 'hydra.service') === 'hydra-router'));
     const passes = game.result.gameLog.filter((line) => line.endsWith('received hot potato.')).length;
     assert.ok(passes >= 2, `the potato was passed (game log: ${game.result.gameLog.join(' | ')})`);
     const potatoes = spans.filter((s) => s.name === 'process hpp-service' && attr(s, 'hydra.message.type') === 'hotpotato' && spans.some((p) => p.spanContext().spanId === parentOf(s) && p.name === 'send hpp-service'));
@@ -224,10 +219,7 @@ test('a WebSocket message is traced from the client through the router to the se
     ws.send(JSON.stringify({ to: 'echo-svc:/', frm: 'client:/', typ: 'ask', hdr: { traceparent: CLIENT_TRACEPARENT }, bdy: { q: 'ws?' } }));
     const reply = await waitFor('the reply on the socket', () => frames.find((f) => (f.bdy as { answer?: string } | undefined)?.answer === 'echo-svc'));
     assert.equal((reply.bdy as { asked: string }).asked, 'ws?');
-    const spans = await waitFor('the router to process the reply', () => {
-      const t = tracing.trace(CLIENT_TRACE);
-      return t.filter((s) => s.name === 'process hydra-router').length >= 2 ? t : undefined;
-    });
+    const spans = await clientTraceOnce('the router to process the reply', (t) => t.filter((s) => s.name === 'process hydra-router').length >= 2);
     const frame = spans.find((s) => s.name === 'process hydra-router' && parentOf(s) === CLIENT_SPAN);
     assert.ok(frame, "the router's span of the frame continues the client's hdr.traceparent");
     assert.equal(attr(frame, 'network.protocol.name'), 'websocket');
